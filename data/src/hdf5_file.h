@@ -1,0 +1,169 @@
+#pragma once
+// Checked access to an HDF5 file through HDF5's C API. Every call's return is checked, and every failure — a
+// missing object, a wrong dtype or shape, a corrupt or truncated file — becomes a FormatError that names the
+// file, the object (dataset path, or "<group> attribute <name>") and what was expected vs found, with HDF5's
+// own innermost message appended when it has one. HDF5's automatic error printing is switched off so that the
+// library never writes to stderr behind the caller's back. Internal to svdit_data: keeps hdf5.h out of the
+// public headers.
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace svdit::data::hdf5 {
+
+// Owns one HDF5 identifier and closes it with the matching H5?close.
+class Id {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Id() = default;
+  Id(hid_t id, Closer close) : id_(id), close_(close) {}
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  Id(Id&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = H5I_INVALID_HID; }
+  Id& operator=(Id&& other) noexcept;
+  ~Id() { reset(); }
+
+  hid_t get() const { return id_; }
+  void reset();
+  hid_t release() {  // gives up ownership without closing
+    const hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer close_ = nullptr;
+};
+
+// The element types svdit's formats use. float16 is IEEE binary16, stored as raw bits (uint16_t in memory).
+enum class Dtype { float16, float32, float64, int32, int64, uint8, string };
+const char* to_string(Dtype dtype);
+
+using Shape = std::vector<hsize_t>;
+std::string to_string(const Shape& shape);  // "[2, 3, 4]"
+
+// Maps a C++ element type to the Dtype it is stored as (uint16_t ↔ float16 raw bits).
+template <class T>
+constexpr Dtype dtype_of();
+template <> constexpr Dtype dtype_of<uint16_t>() { return Dtype::float16; }
+template <> constexpr Dtype dtype_of<float>() { return Dtype::float32; }
+template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
+template <> constexpr Dtype dtype_of<int32_t>() { return Dtype::int32; }
+template <> constexpr Dtype dtype_of<int64_t>() { return Dtype::int64; }
+template <> constexpr Dtype dtype_of<uint8_t>() { return Dtype::uint8; }
+
+// How a new dataset is laid out. Empty chunk = contiguous. Fill: the value unwritten elements read as (a
+// pointer to one element of the dataset's type), or nullptr for HDF5's default zero.
+struct Layout {
+  Shape chunk;
+  int deflate = 0;  // 0 = no compression; otherwise zlib level, with the shuffle filter in front
+  const void* fill = nullptr;
+};
+
+class File {
+ public:
+  // Opens an existing file. Throws FormatError when it is missing, not HDF5, or unreadable (e.g. truncated).
+  static File open(const std::filesystem::path& path, bool writable);
+  // Creates (truncating) a file.
+  static File create(const std::filesystem::path& path);
+
+  const std::string& source() const { return source_; }
+  hid_t id() const { return file_.get(); }
+
+  // Throws FormatError(source, object, what + HDF5's innermost message, if any).
+  [[noreturn]] void fail(const std::string& object, const std::string& what) const;
+
+  bool exists(const std::string& path) const;  // every link along the path exists
+  void create_group(const std::string& path);
+
+  // Attributes of the object at `object` ("/" for the root).
+  bool has_attribute(const std::string& object, const std::string& name) const;
+  std::string read_string_attribute(const std::string& object, const std::string& name) const;
+  int64_t read_int_attribute(const std::string& object, const std::string& name) const;  // any integer type
+  void write_attribute(const std::string& object, const std::string& name, const std::string& value);
+  void write_attribute(const std::string& object, const std::string& name, int64_t value);  // stored int64
+
+  // Opens a dataset and checks its dtype and shape; an empty expected dimension list is not allowed, pass the
+  // full shape. Throws FormatError naming the dataset, the expected and the found dtype/shape.
+  Id open_dataset(const std::string& path, Dtype dtype, const Shape& shape) const;
+  Shape dataset_shape(const std::string& path) const;  // for datasets whose length is data (e.g. candidates)
+
+  void create_dataset(const std::string& path, Dtype dtype, const Shape& shape, const Layout& layout = {});
+
+  // Whole-dataset and hyperslab I/O in the C++ element type T (see dtype_of).
+  template <class T>
+  std::vector<T> read(const std::string& path, const Shape& shape) const;
+  template <class T>
+  void read_slab(const std::string& path, const Shape& shape, const Shape& start, const Shape& count,
+                 T* out) const;
+  template <class T>
+  void write(const std::string& path, const std::vector<T>& values);
+  template <class T>
+  void write_slab(const std::string& path, const Shape& start, const Shape& count, const T* values);
+
+  // Variable-length UTF-8 strings (fixed-length strings are accepted on read).
+  std::vector<std::string> read_strings(const std::string& path, hsize_t count) const;
+  void write_strings(const std::string& path, const std::vector<std::string>& values);
+
+  void flush();  // pushes everything written so far to the OS, so a crash after it returns loses nothing
+  void close();  // checked close; the destructor closes too, silently
+
+ private:
+  File(Id file, std::string source) : file_(std::move(file)), source_(std::move(source)) {}
+  void read_raw(const std::string& path, Dtype dtype, const Shape& shape, const Shape* start, const Shape* count,
+                void* out) const;
+  void write_raw(const std::string& path, Dtype dtype, const Shape* start, const Shape* count,
+                 const void* values, size_t num_values);
+
+  Id file_;
+  std::string source_;
+};
+
+// Element type handles: the type stored in files (little-endian) and the in-memory type (native).
+Id file_type(Dtype dtype);
+Id memory_type(Dtype dtype);
+std::string describe_type(hid_t type);  // "float32", "int64", "string", "compound", "float (3 bytes)" …
+// Checks a type against a Dtype by class, size and signedness (float16 also by its bit layout).
+bool matches(hid_t type, Dtype dtype);
+// Frees the variable-length memory HDF5 allocated on a read (vlen strings, compound members).
+void reclaim(hid_t memory_type, hid_t space, void* buffer);
+
+// HDF5's innermost error message for the last failed call on this thread, or "" when it left none.
+std::string last_error();
+// Switches off HDF5's automatic printing of error stacks to stderr (idempotent; done by every File factory).
+void silence_errors();
+
+template <class T>
+std::vector<T> File::read(const std::string& path, const Shape& shape) const {
+  hsize_t n = 1;
+  for (hsize_t d : shape) n *= d;
+  std::vector<T> values(static_cast<size_t>(n));
+  read_raw(path, dtype_of<T>(), shape, nullptr, nullptr, values.data());
+  return values;
+}
+
+template <class T>
+void File::read_slab(const std::string& path, const Shape& shape, const Shape& start, const Shape& count,
+                     T* out) const {
+  read_raw(path, dtype_of<T>(), shape, &start, &count, out);
+}
+
+template <class T>
+void File::write(const std::string& path, const std::vector<T>& values) {
+  write_raw(path, dtype_of<T>(), nullptr, nullptr, values.data(), values.size());
+}
+
+template <class T>
+void File::write_slab(const std::string& path, const Shape& start, const Shape& count, const T* values) {
+  size_t n = 1;
+  for (hsize_t d : count) n *= static_cast<size_t>(d);
+  write_raw(path, dtype_of<T>(), &start, &count, values, n);
+}
+
+}  // namespace svdit::data::hdf5

@@ -1,0 +1,306 @@
+// Loading and validating a profile file; see profile_schema.h and docs/FORMATS.md "Profile (HDF5)".
+#include "profile_schema.h"
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "svdit/data/error.h"
+#include "svdit/data/pattern.h"
+
+namespace svdit::data::profile_schema {
+
+using hdf5::Dtype;
+using hdf5::File;
+using hdf5::Id;
+using hdf5::Shape;
+
+namespace {
+
+hsize_t dim(int64_t n) { return static_cast<hsize_t>(n); }
+
+// "[1, 0, 3]": the position of flat element `flat` of a row-major array, as h5py would index it.
+std::string position(size_t flat, const Shape& shape) {
+  std::vector<hsize_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = flat % shape[d];
+    flat /= static_cast<size_t>(shape[d]);
+  }
+  return hdf5::to_string(index);
+}
+
+void check_header(const File& file) {
+  const std::string format = file.read_string_attribute("/", "format");
+  if (format != kFormat) {
+    file.fail("/ attribute format", std::string("expected \"") + kFormat + "\", found \"" + format + "\"");
+  }
+  const int64_t version = file.read_int_attribute("/", "version");
+  if (version != kVersion) {
+    file.fail("/ attribute version", "expected " + std::to_string(kVersion) + ", found " + std::to_string(version) +
+                                         " (this svdit reads profile version " + std::to_string(kVersion) + " only)");
+  }
+}
+
+bool read_flag(const File& file, const std::string& object, const std::string& name) {
+  const int64_t value = file.read_int_attribute(object, name);
+  if (value != 0 && value != 1) {
+    file.fail(object + " attribute " + name, "expected 0 or 1, found " + std::to_string(value));
+  }
+  return value == 1;
+}
+
+ProfileMeta read_meta(const File& file) {
+  ProfileMeta meta;
+  meta.model = file.read_string_attribute("/", "model");
+  meta.tool_version = file.read_string_attribute("/", "tool_version");
+  meta.created = file.read_string_attribute("/", "created");
+  meta.synthetic = file.has_attribute("/", "synthetic") && read_flag(file, "/", "synthetic");
+
+  auto integer = [&](const char* name) { return file.read_int_attribute(kMeta, name); };
+  meta.layers = integer("layers");
+  meta.heads = integer("heads");
+  meta.head_dim = integer("head_dim");
+  meta.layout.frames = integer("frames");
+  meta.layout.height = integer("height");
+  meta.layout.width = integer("width");
+  meta.layout.text_prefix = integer("text_prefix");
+  meta.layout.text_suffix = integer("text_suffix");
+  meta.layout.block_size = integer("block_size");
+  meta.sampling_steps = integer("sampling_steps");
+  meta.dtype = file.read_string_attribute(kMeta, "dtype");
+
+  // The lengths of these datasets are data; each must be 1-D, and timesteps must match steps (checked below).
+  auto length = [&](const char* path) {
+    const Shape shape = file.dataset_shape(path);
+    if (shape.size() != 1) file.fail(path, "expected a 1-D dataset, found shape " + hdf5::to_string(shape));
+    return shape[0];
+  };
+  const hsize_t num_steps = length(kSteps);
+  meta.steps = file.read<int64_t>(kSteps, {num_steps});
+  meta.timesteps = file.read<double>(kTimesteps, {num_steps});
+  meta.prompts = file.read_strings(kPrompts, length(kPrompts));
+  validate(meta, file.source());
+  return meta;
+}
+
+std::vector<ProfileCandidate> read_candidates(const File& file, const ProfileMeta& meta) {
+  const Shape shape = file.dataset_shape(kCandidateId);
+  if (shape.size() != 1 || shape[0] == 0) {
+    file.fail(kCandidateId, "expected a non-empty 1-D dataset, found shape " + hdf5::to_string(shape));
+  }
+  const hsize_t n = shape[0];
+  const std::vector<int32_t> ids = file.read<int32_t>(kCandidateId, {n});
+  const std::vector<std::string> components = file.read_strings(kCandidateComponents, n);
+  const std::vector<double> block_density = file.read<double>(kCandidateBlockDensity, {n});
+  const std::vector<double> token_density = file.read<double>(kCandidateTokenDensity, {n});
+
+  std::vector<ProfileCandidate> candidates(static_cast<size_t>(n));
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const std::string object = std::string(kCandidateComponents) + "[" + std::to_string(c) + "]";
+    const nlohmann::json json = nlohmann::json::parse(components[c], nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) file.fail(object, "expected JSON (a list of pattern components), found text that is not JSON");
+    candidates[c] = ProfileCandidate{.id = ids[c],
+                                     .pattern = pattern_from_json(json, file.source(), object),
+                                     .block_density = block_density[c],
+                                     .token_density = token_density[c]};
+  }
+  validate(candidates, meta.layout, file.source());
+  return candidates;
+}
+
+Array5<float> read_measurements(const File& file, const char* path, const Shape& shape, bool complete,
+                                bool (*valid)(float), const char* valid_text) {
+  Array5<float> array;
+  for (size_t d = 0; d < 5; ++d) array.shape[d] = static_cast<int64_t>(shape[d]);
+  array.data = file.read<float>(path, shape);
+  for (size_t i = 0; i < array.data.size(); ++i) {
+    const float value = array.data[i];
+    if (std::isnan(value) && !complete) continue;  // not measured yet
+    if (!valid(value)) {
+      file.fail(path, "element " + position(i, shape) + " [prompt, step, layer, head, candidate]: expected " +
+                          valid_text + ", found " + std::to_string(value) +
+                          (std::isnan(value) ? " (NaN = not measured, not allowed in a profile marked complete)" : ""));
+    }
+  }
+  return array;
+}
+
+std::optional<CostTable> read_cost(const File& file, const ProfileMeta& meta, int64_t num_candidates, bool complete) {
+  if (!file.exists(kCost)) {
+    if (complete) file.fail(kCost, "missing group (a profile marked complete must hold the cost table)");
+    return std::nullopt;
+  }
+  CostTable cost;
+  cost.source = file.read_string_attribute(kCost, "source");
+  if (cost.source != "cupti" && cost.source != "cpu-wallclock") {
+    file.fail(std::string(kCost) + " attribute source", "expected \"cupti\" or \"cpu-wallclock\", found \"" + cost.source + "\"");
+  }
+  cost.device = file.read_string_attribute(kCost, "device");
+  cost.repetitions = file.read_int_attribute(kCost, "repetitions");
+  if (cost.repetitions < 1) {
+    file.fail(std::string(kCost) + " attribute repetitions", "expected >= 1, found " + std::to_string(cost.repetitions));
+  }
+  const Shape shape = file.dataset_shape(kCostTable);
+  if (shape.size() != 2 || shape[0] != dim(num_candidates) || shape[1] < 1 || shape[1] > dim(meta.heads)) {
+    file.fail(kCostTable, "expected shape [" + std::to_string(num_candidates) + " candidates, max group size in 1.." +
+                              std::to_string(meta.heads) + "], found " + hdf5::to_string(shape));
+  }
+  cost.num_candidates = num_candidates;
+  cost.max_group = static_cast<int64_t>(shape[1]);
+  cost.us = file.read<double>(kCostTable, shape);
+  for (size_t i = 0; i < cost.us.size(); ++i) {
+    if (!(std::isfinite(cost.us[i]) && cost.us[i] >= 0.0)) {
+      file.fail(kCostTable, "element " + position(i, shape) +
+                                " [candidate, group_size - 1]: expected a time in us >= 0, found " +
+                                std::to_string(cost.us[i]));
+    }
+  }
+  static_cast<void>(file.dataset_shape(kKernels));  // must be present; the records are read on demand
+  return cost;
+}
+
+}  // namespace
+
+Shape measurement_shape(const ProfileMeta& meta, int64_t num_candidates) {
+  return {dim(meta.num_prompts()), dim(meta.num_steps()), dim(meta.layers), dim(meta.heads), dim(num_candidates)};
+}
+Shape pooled_shape(const ProfileMeta& meta) {
+  const hsize_t g = dim(meta.layout.num_blocks());
+  return {dim(meta.num_steps()), dim(meta.layers), dim(meta.heads), g, g};
+}
+Shape frames_shape(const ProfileMeta& meta) {
+  const hsize_t f = dim(meta.layout.frames);
+  return {dim(meta.num_steps()), dim(meta.layers), dim(meta.heads), f, f};
+}
+Shape maps_written_shape(const ProfileMeta& meta) {
+  return {dim(meta.num_steps()), dim(meta.layers), dim(meta.heads)};
+}
+
+bool valid_error(float value) { return std::isfinite(value) && value >= 0.0f; }
+bool valid_recall(float value) { return value >= 0.0f && value <= 1.0f + static_cast<float>(kRecallSlack); }
+
+Contents load(const File& file) {
+  check_header(file);
+  Contents contents;
+  contents.complete = read_flag(file, "/", "complete");
+  contents.meta = read_meta(file);
+  contents.candidates = read_candidates(file, contents.meta);
+  const int64_t num_candidates = static_cast<int64_t>(contents.candidates.size());
+  const Shape shape = measurement_shape(contents.meta, num_candidates);
+  contents.error = read_measurements(file, kError, shape, contents.complete, valid_error, "a finite relative MSE >= 0");
+  contents.recall = read_measurements(file, kRecall, shape, contents.complete, valid_recall, "a mass in [0, 1]");
+
+  // The maps themselves are read lazily; here only their presence, dtype and shape.
+  static_cast<void>(file.open_dataset(kPooled, Dtype::float16, pooled_shape(contents.meta)));
+  static_cast<void>(file.open_dataset(kFrames, Dtype::float32, frames_shape(contents.meta)));
+  const Shape written_shape = maps_written_shape(contents.meta);
+  contents.maps_written = file.read<uint8_t>(kMapsWritten, written_shape);
+  for (size_t i = 0; i < contents.maps_written.size(); ++i) {
+    const uint8_t flag = contents.maps_written[i];
+    if (flag > 1) {
+      file.fail(kMapsWritten, "element " + position(i, written_shape) + " [step, layer, head]: expected 0 or 1, found " +
+                                  std::to_string(flag));
+    }
+    if (flag == 0 && contents.complete) {
+      file.fail(kMapsWritten, "element " + position(i, written_shape) +
+                                  " [step, layer, head]: maps not written, but the profile is marked complete");
+    }
+  }
+  contents.cost = read_cost(file, contents.meta, num_candidates, contents.complete);
+  return contents;
+}
+
+hdf5::Id kernel_memory_type() {
+  Id type(H5Tcreate(H5T_COMPOUND, sizeof(KernelRow)), H5Tclose);
+  Id string = hdf5::memory_type(Dtype::string);
+  if (type.get() < 0 || string.get() < 0) return Id();
+  const hid_t t = type.get();
+  bool ok = H5Tinsert(t, "name", offsetof(KernelRow, name), string.get()) >= 0;
+  auto insert = [&](const char* name, size_t offset, hid_t member) { ok = ok && H5Tinsert(t, name, offset, member) >= 0; };
+  insert("start_ns", offsetof(KernelRow, start_ns), H5T_NATIVE_INT64);
+  insert("end_ns", offsetof(KernelRow, end_ns), H5T_NATIVE_INT64);
+  insert("grid_x", offsetof(KernelRow, grid_x), H5T_NATIVE_INT32);
+  insert("grid_y", offsetof(KernelRow, grid_y), H5T_NATIVE_INT32);
+  insert("grid_z", offsetof(KernelRow, grid_z), H5T_NATIVE_INT32);
+  insert("block_x", offsetof(KernelRow, block_x), H5T_NATIVE_INT32);
+  insert("block_y", offsetof(KernelRow, block_y), H5T_NATIVE_INT32);
+  insert("block_z", offsetof(KernelRow, block_z), H5T_NATIVE_INT32);
+  insert("registers", offsetof(KernelRow, registers), H5T_NATIVE_INT32);
+  insert("shared_memory_bytes", offsetof(KernelRow, shared_memory_bytes), H5T_NATIVE_INT64);
+  insert("candidate", offsetof(KernelRow, candidate), H5T_NATIVE_INT32);
+  insert("group_size", offsetof(KernelRow, group_size), H5T_NATIVE_INT32);
+  return ok ? std::move(type) : Id();
+}
+
+hdf5::Id kernel_file_type() {
+  // Same members, no padding. Native integers are little-endian on every machine svdit targets.
+  Id memory = kernel_memory_type();
+  if (memory.get() < 0) return Id();
+  Id type(H5Tcopy(memory.get()), H5Tclose);
+  if (type.get() < 0 || H5Tpack(type.get()) < 0) return Id();
+  return type;
+}
+
+std::vector<KernelRecord> read_kernel_records(const File& file, int64_t num_candidates, int64_t max_group) {
+  const Shape shape = file.dataset_shape(kKernels);
+  if (shape.size() != 1) file.fail(kKernels, "expected a 1-D dataset, found shape " + hdf5::to_string(shape));
+  Id dataset(H5Dopen2(file.id(), kKernels, H5P_DEFAULT), H5Dclose);
+  if (dataset.get() < 0) file.fail(kKernels, "cannot be opened");
+  Id type(H5Dget_type(dataset.get()), H5Tclose);
+  Id space(H5Dget_space(dataset.get()), H5Sclose);
+  Id memory = kernel_memory_type();
+  if (type.get() < 0 || space.get() < 0 || memory.get() < 0) file.fail(kKernels, "cannot be inspected");
+  if (H5Tget_class(type.get()) != H5T_COMPOUND) {
+    file.fail(kKernels, "expected a compound dataset, found " + hdf5::describe_type(type.get()));
+  }
+  // HDF5 converts compound members by name; check each is there with the right kind before asking it to.
+  const int members = H5Tget_nmembers(memory.get());
+  for (int m = 0; m < members; ++m) {
+    char* name = H5Tget_member_name(memory.get(), static_cast<unsigned>(m));
+    if (name == nullptr) file.fail(kKernels, "cannot be inspected");
+    const std::string member = name;
+    H5free_memory(name);
+    const int index = H5Tget_member_index(type.get(), member.c_str());
+    if (index < 0) file.fail(kKernels, "missing compound member \"" + member + "\"");
+    const H5T_class_t expected = member == "name" ? H5T_STRING : H5T_INTEGER;
+    if (H5Tget_member_class(type.get(), static_cast<unsigned>(index)) != expected) {
+      file.fail(kKernels, "member \"" + member + "\": expected " + (member == "name" ? "a string" : "an integer"));
+    }
+  }
+  std::vector<KernelRow> rows(static_cast<size_t>(shape[0]));
+  if (rows.empty()) return {};
+  if (H5Dread(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0) {
+    file.fail(kKernels, "cannot read records (corrupt, or a member of an unconvertible type)");
+  }
+  std::vector<KernelRecord> records;
+  records.reserve(rows.size());
+  for (const KernelRow& row : rows) {
+    records.push_back(KernelRecord{.name = row.name != nullptr ? row.name : "",
+                                   .start_ns = row.start_ns,
+                                   .end_ns = row.end_ns,
+                                   .grid_x = row.grid_x,
+                                   .grid_y = row.grid_y,
+                                   .grid_z = row.grid_z,
+                                   .block_x = row.block_x,
+                                   .block_y = row.block_y,
+                                   .block_z = row.block_z,
+                                   .registers = row.registers,
+                                   .shared_memory_bytes = row.shared_memory_bytes,
+                                   .candidate = row.candidate,
+                                   .group_size = row.group_size});
+  }
+  hdf5::reclaim(memory.get(), space.get(), rows.data());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const KernelRecord& r = records[i];
+    if (r.candidate < -1 || r.candidate >= num_candidates || r.group_size < 0 || r.group_size > max_group) {
+      file.fail(kKernels, "record " + std::to_string(i) + ": candidate " + std::to_string(r.candidate) +
+                              " or group_size " + std::to_string(r.group_size) + " outside [-1, " +
+                              std::to_string(num_candidates) + ") × [0, " + std::to_string(max_group) + "]");
+    }
+  }
+  return records;
+}
+
+}  // namespace svdit::data::profile_schema

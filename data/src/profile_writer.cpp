@@ -1,0 +1,461 @@
+// Writing a profile slice by slice into "<target>.partial", resuming one, and committing it (profile_writer.h).
+#include "svdit/data/profile_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hdf5_file.h"
+#include "hdf5_float16.h"
+#include "profile_schema.h"
+#include "svdit/data/error.h"
+
+namespace svdit::data {
+
+namespace schema = profile_schema;
+using hdf5::Dtype;
+using hdf5::Shape;
+
+struct ProfileWriter::State {
+  std::filesystem::path target;
+  std::filesystem::path partial;
+  hdf5::File file;
+  ProfileMeta meta;
+  std::vector<ProfileCandidate> candidates;
+  // Mirrors of what the file holds, so that slice_written() and finish() need not read it back.
+  Array5<float> error;                // [prompt, step, layer, head, candidate]
+  Array5<float> recall;               // [prompt, step, layer, head, candidate]
+  std::vector<uint8_t> maps_written;  // [step, layer, head]
+  bool cost_written = false;
+};
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+hsize_t dim(int64_t n) { return static_cast<hsize_t>(n); }
+
+void check_index(const char* function, const char* name, int64_t value, int64_t size) {
+  if (value < 0 || value >= size) {
+    throw std::out_of_range(std::string("ProfileWriter::") + function + ": " + name + " " + std::to_string(value) +
+                            " outside [0, " + std::to_string(size) + ")");
+  }
+}
+
+void check_length(const char* function, const char* name, size_t found, int64_t expected, const char* shape) {
+  if (found != static_cast<size_t>(expected)) {
+    throw std::invalid_argument(std::string("ProfileWriter::") + function + ": " + name + " has " +
+                                std::to_string(found) + " values, expected " + std::to_string(expected) + " " + shape);
+  }
+}
+
+void write_header(hdf5::File& file, const ProfileMeta& meta) {
+  file.write_attribute("/", "format", std::string(schema::kFormat));
+  file.write_attribute("/", "version", schema::kVersion);
+  file.write_attribute("/", "tool_version", meta.tool_version);
+  file.write_attribute("/", "model", meta.model);
+  file.write_attribute("/", "created", meta.created);
+  file.write_attribute("/", "synthetic", int64_t{meta.synthetic ? 1 : 0});
+  file.write_attribute("/", "complete", int64_t{0});
+}
+
+void write_meta(hdf5::File& file, const ProfileMeta& meta) {
+  file.create_group(schema::kMeta);
+  const TokenLayout& layout = meta.layout;
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"layers", meta.layers},
+                                    {"heads", meta.heads},
+                                    {"head_dim", meta.head_dim},
+                                    {"frames", layout.frames},
+                                    {"height", layout.height},
+                                    {"width", layout.width},
+                                    {"text_prefix", layout.text_prefix},
+                                    {"text_suffix", layout.text_suffix},
+                                    {"block_size", layout.block_size},
+                                    {"sampling_steps", meta.sampling_steps}}) {
+    file.write_attribute(schema::kMeta, name, value);
+  }
+  file.write_attribute(schema::kMeta, "dtype", meta.dtype);
+  file.create_dataset(schema::kSteps, Dtype::int64, {dim(meta.num_steps())});
+  file.write(schema::kSteps, meta.steps);
+  file.create_dataset(schema::kTimesteps, Dtype::float64, {dim(meta.num_steps())});
+  file.write(schema::kTimesteps, meta.timesteps);
+  file.create_dataset(schema::kPrompts, Dtype::string, {dim(meta.num_prompts())});
+  file.write_strings(schema::kPrompts, meta.prompts);
+}
+
+void write_candidates(hdf5::File& file, const std::vector<ProfileCandidate>& candidates) {
+  file.create_group(schema::kCandidates);
+  std::vector<int32_t> ids;
+  std::vector<std::string> components;
+  std::vector<double> block_density;
+  std::vector<double> token_density;
+  for (const ProfileCandidate& c : candidates) {
+    ids.push_back(c.id);
+    components.push_back(to_json(c.pattern).dump());
+    block_density.push_back(c.block_density);
+    token_density.push_back(c.token_density);
+  }
+  const Shape shape{dim(static_cast<int64_t>(candidates.size()))};
+  file.create_dataset(schema::kCandidateId, Dtype::int32, shape);
+  file.write(schema::kCandidateId, ids);
+  file.create_dataset(schema::kCandidateComponents, Dtype::string, shape);
+  file.write_strings(schema::kCandidateComponents, components);
+  file.create_dataset(schema::kCandidateBlockDensity, Dtype::float64, shape);
+  file.write(schema::kCandidateBlockDensity, block_density);
+  file.create_dataset(schema::kCandidateTokenDensity, Dtype::float64, shape);
+  file.write(schema::kCandidateTokenDensity, token_density);
+}
+
+// The bulk datasets, chunked along the unit the profiler writes (one (prompt, step) of measurements, one head's
+// maps), compressed, and filled with NaN so that what was never written reads as "not measured".
+void create_bulk_datasets(hdf5::File& file, const ProfileMeta& meta, int64_t num_candidates) {
+  constexpr int kDeflate = 4;  // past level 4 zlib gains little on float data and costs the profiler time
+  const Shape measurements = schema::measurement_shape(meta, num_candidates);
+  const Shape measurement_chunk{1, 1, measurements[2], measurements[3], measurements[4]};
+  file.create_dataset(schema::kError, Dtype::float32, measurements, {measurement_chunk, kDeflate, &kNaN});
+  file.create_dataset(schema::kRecall, Dtype::float32, measurements, {measurement_chunk, kDeflate, &kNaN});
+
+  file.create_group(schema::kMaps);
+  const Shape pooled = schema::pooled_shape(meta);
+  const Shape frames = schema::frames_shape(meta);
+  const uint16_t half_nan = hdf5::kHalfNaN;
+  file.create_dataset(schema::kPooled, Dtype::float16, pooled, {{1, 1, 1, pooled[3], pooled[4]}, kDeflate, &half_nan});
+  file.create_dataset(schema::kFrames, Dtype::float32, frames, {{1, 1, 1, frames[3], frames[4]}, kDeflate, &kNaN});
+  file.create_dataset(schema::kMapsWritten, Dtype::uint8, schema::maps_written_shape(meta));
+}
+
+bool all_numbers(const float* values, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    if (std::isnan(values[i])) return false;
+  }
+  return true;
+}
+
+// Makes the finished partial file the target: data on disk first, then the rename, then the rename on disk.
+void commit(const std::filesystem::path& partial, const std::filesystem::path& target) {
+  auto fail = [&](const std::string& step) {
+    throw std::runtime_error("cannot finish profile " + target.string() + ": " + step + ": " + std::strerror(errno));
+  };
+  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("opening " + partial.string());
+  // Without this fsync a power loss could leave the rename on disk but not the data: an empty target.
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  if (synced != 0) fail("fsync " + partial.string());
+  if (::rename(partial.c_str(), target.c_str()) != 0) fail("renaming " + partial.string());
+  // Best effort: some filesystems refuse fsync on a directory, and the profile is already in place.
+  const std::filesystem::path directory = target.parent_path().empty() ? "." : target.parent_path();
+  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+}  // namespace
+
+std::filesystem::path ProfileWriter::partial_path(const std::filesystem::path& target) {
+  std::filesystem::path partial = target;
+  partial += ".partial";
+  return partial;
+}
+
+ProfileWriter::ProfileWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ProfileWriter::ProfileWriter(ProfileWriter&&) noexcept = default;
+ProfileWriter& ProfileWriter::operator=(ProfileWriter&&) noexcept = default;
+ProfileWriter::~ProfileWriter() = default;
+
+ProfileWriter::State& ProfileWriter::state() const {
+  if (!state_) throw std::logic_error("ProfileWriter: used after finish() (or after being moved from)");
+  return *state_;
+}
+
+ProfileWriter ProfileWriter::create(const std::filesystem::path& target, ProfileMeta meta,
+                                    std::vector<ProfileCandidate> candidates) {
+  const std::filesystem::path partial = partial_path(target);
+  validate(meta, target.string());
+  validate(candidates, meta.layout, target.string());
+  if (meta.tool_version.empty()) meta.tool_version = "svdit " SVDIT_VERSION;
+  if (meta.created.empty()) meta.created = utc_now();
+
+  hdf5::File file = hdf5::File::create(partial);
+  write_header(file, meta);
+  write_meta(file, meta);
+  write_candidates(file, candidates);
+  const int64_t num_candidates = static_cast<int64_t>(candidates.size());
+  create_bulk_datasets(file, meta, num_candidates);
+  file.flush();
+
+  const Shape measurements = schema::measurement_shape(meta, num_candidates);
+  std::array<int64_t, 5> shape{};
+  for (size_t d = 0; d < 5; ++d) shape[d] = static_cast<int64_t>(measurements[d]);
+  const size_t num_heads = static_cast<size_t>(meta.num_steps() * meta.layers * meta.heads);
+  auto state = std::make_unique<State>(State{.target = target,
+                                             .partial = partial,
+                                             .file = std::move(file),
+                                             .meta = std::move(meta),
+                                             .candidates = std::move(candidates),
+                                             .error = Array5<float>(shape, kNaN),
+                                             .recall = Array5<float>(shape, kNaN),
+                                             .maps_written = std::vector<uint8_t>(num_heads, 0),
+                                             .cost_written = false});
+  return ProfileWriter(std::move(state));
+}
+
+ProfileWriter ProfileWriter::resume(const std::filesystem::path& target) {
+  const std::filesystem::path partial = partial_path(target);
+  hdf5::File file = hdf5::File::open(partial, /*writable=*/true);
+  schema::Contents contents = schema::load(file);
+  auto state = std::make_unique<State>(State{.target = target,
+                                             .partial = partial,
+                                             .file = std::move(file),
+                                             .meta = std::move(contents.meta),
+                                             .candidates = std::move(contents.candidates),
+                                             .error = std::move(contents.error),
+                                             .recall = std::move(contents.recall),
+                                             .maps_written = std::move(contents.maps_written),
+                                             .cost_written = contents.cost.has_value()});
+  return ProfileWriter(std::move(state));
+}
+
+const std::filesystem::path& ProfileWriter::target() const { return state().target; }
+const ProfileMeta& ProfileWriter::meta() const { return state().meta; }
+const std::vector<ProfileCandidate>& ProfileWriter::candidates() const { return state().candidates; }
+
+bool ProfileWriter::slice_written(int64_t prompt, int64_t step, int64_t layer) const {
+  const State& s = state();
+  check_index("slice_written", "prompt", prompt, s.meta.num_prompts());
+  check_index("slice_written", "step", step, s.meta.num_steps());
+  check_index("slice_written", "layer", layer, s.meta.layers);
+  const size_t begin = s.error.offset(prompt, step, layer, 0, 0);
+  const size_t count = static_cast<size_t>(s.meta.heads) * s.candidates.size();
+  return all_numbers(s.error.data.data() + begin, count) && all_numbers(s.recall.data.data() + begin, count);
+}
+
+bool ProfileWriter::maps_written(int64_t step, int64_t layer, int64_t head) const {
+  const State& s = state();
+  check_index("maps_written", "step", step, s.meta.num_steps());
+  check_index("maps_written", "layer", layer, s.meta.layers);
+  check_index("maps_written", "head", head, s.meta.heads);
+  return s.maps_written[static_cast<size_t>((step * s.meta.layers + layer) * s.meta.heads + head)] != 0;
+}
+
+bool ProfileWriter::cost_written() const { return state().cost_written; }
+
+void ProfileWriter::write_error_recall(int64_t prompt, int64_t step, int64_t layer, std::span<const float> error,
+                                       std::span<const float> recall) {
+  State& s = state();
+  constexpr const char* fn = "write_error_recall";
+  check_index(fn, "prompt", prompt, s.meta.num_prompts());
+  check_index(fn, "step", step, s.meta.num_steps());
+  check_index(fn, "layer", layer, s.meta.layers);
+  const int64_t num_candidates = static_cast<int64_t>(s.candidates.size());
+  check_length(fn, "error", error.size(), s.meta.heads * num_candidates, "[head, candidate]");
+  check_length(fn, "recall", recall.size(), s.meta.heads * num_candidates, "[head, candidate]");
+  for (size_t i = 0; i < error.size(); ++i) {
+    const std::string at = "[" + std::to_string(i / static_cast<size_t>(num_candidates)) + ", " +
+                           std::to_string(i % static_cast<size_t>(num_candidates)) + "] [head, candidate]";
+    if (!schema::valid_error(error[i])) {
+      throw std::invalid_argument(std::string("ProfileWriter::") + fn + ": /error " + at +
+                                  ": expected a finite relative MSE >= 0, got " + std::to_string(error[i]));
+    }
+    if (!schema::valid_recall(recall[i])) {
+      throw std::invalid_argument(std::string("ProfileWriter::") + fn + ": /recall " + at +
+                                  ": expected a mass in [0, 1], got " + std::to_string(recall[i]));
+    }
+  }
+  const Shape start{dim(prompt), dim(step), dim(layer), 0, 0};
+  const Shape count{1, 1, 1, dim(s.meta.heads), dim(num_candidates)};
+  s.file.write_slab(schema::kError, start, count, error.data());
+  s.file.write_slab(schema::kRecall, start, count, recall.data());
+  s.file.flush();
+  const size_t begin = s.error.offset(prompt, step, layer, 0, 0);
+  std::copy(error.begin(), error.end(), s.error.data.begin() + static_cast<std::ptrdiff_t>(begin));
+  std::copy(recall.begin(), recall.end(), s.recall.data.begin() + static_cast<std::ptrdiff_t>(begin));
+}
+
+void ProfileWriter::write_maps(int64_t step, int64_t layer, int64_t head, std::span<const float> pooled,
+                               std::span<const float> frames) {
+  State& s = state();
+  constexpr const char* fn = "write_maps";
+  check_index(fn, "step", step, s.meta.num_steps());
+  check_index(fn, "layer", layer, s.meta.layers);
+  check_index(fn, "head", head, s.meta.heads);
+  const int64_t g = s.meta.layout.num_blocks();
+  const int64_t f = s.meta.layout.frames;
+  check_length(fn, "pooled", pooled.size(), g * g, "[G, G]");
+  check_length(fn, "frames", frames.size(), f * f, "[F, F]");
+  // Rows of the pooled map cover every key, so they sum to 1; frame rows miss the mass on text tokens.
+  auto check_rows = [&](std::span<const float> map, int64_t n, const char* name, bool sums_to_one) {
+    for (int64_t row = 0; row < n; ++row) {
+      double sum = 0.0;
+      for (int64_t col = 0; col < n; ++col) {
+        const float value = map[static_cast<size_t>(row * n + col)];
+        if (!(std::isfinite(value) && value >= 0.0f)) {
+          throw std::invalid_argument(std::string("ProfileWriter::") + fn + ": " + name + " [" + std::to_string(row) +
+                                      ", " + std::to_string(col) + "]: expected a finite mass >= 0, got " +
+                                      std::to_string(value));
+        }
+        sum += value;
+      }
+      const bool ok = sums_to_one ? std::abs(sum - 1.0) <= schema::kRowSumTolerance
+                                  : sum <= 1.0 + schema::kRowSumTolerance;
+      if (!ok) {
+        throw std::invalid_argument(std::string("ProfileWriter::") + fn + ": " + name + " row " + std::to_string(row) +
+                                    " sums to " + std::to_string(sum) + ", expected " + (sums_to_one ? "1" : "<= 1") +
+                                    " (attention probabilities)");
+      }
+    }
+  };
+  check_rows(pooled, g, "/maps/pooled", true);
+  check_rows(frames, f, "/maps/frames", false);
+
+  std::vector<uint16_t> half(pooled.size());
+  for (size_t i = 0; i < pooled.size(); ++i) half[i] = hdf5::float_to_half(pooled[i]);
+  s.file.write_slab(schema::kPooled, {dim(step), dim(layer), dim(head), 0, 0}, {1, 1, 1, dim(g), dim(g)}, half.data());
+  s.file.write_slab(schema::kFrames, {dim(step), dim(layer), dim(head), 0, 0}, {1, 1, 1, dim(f), dim(f)}, frames.data());
+  // The flag goes last: a map is "written" only once both maps are in the file.
+  const uint8_t one = 1;
+  s.file.write_slab(schema::kMapsWritten, {dim(step), dim(layer), dim(head)}, {1, 1, 1}, &one);
+  s.file.flush();
+  s.maps_written[static_cast<size_t>((step * s.meta.layers + layer) * s.meta.heads + head)] = 1;
+}
+
+void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRecord> records) {
+  State& s = state();
+  const std::string fn = "ProfileWriter::write_cost: ";
+  if (s.cost_written) throw std::logic_error(fn + "the cost is already written (once per profile)");
+  const int64_t num_candidates = static_cast<int64_t>(s.candidates.size());
+  auto require = [&](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument(fn + what);
+  };
+  require(table.source == "cupti" || table.source == "cpu-wallclock",
+          "source must be \"cupti\" or \"cpu-wallclock\", got \"" + table.source + "\"");
+  require(table.repetitions >= 1, "repetitions must be >= 1, got " + std::to_string(table.repetitions));
+  require(table.num_candidates == num_candidates,
+          "num_candidates is " + std::to_string(table.num_candidates) + ", the profile has " + std::to_string(num_candidates));
+  require(table.max_group >= 1 && table.max_group <= s.meta.heads,
+          "max_group must be in [1, heads = " + std::to_string(s.meta.heads) + "], got " + std::to_string(table.max_group));
+  require(table.us.size() == static_cast<size_t>(num_candidates * table.max_group),
+          "us has " + std::to_string(table.us.size()) + " values, expected [candidate, group_size - 1] = " +
+              std::to_string(num_candidates * table.max_group));
+  for (size_t i = 0; i < table.us.size(); ++i) {
+    require(std::isfinite(table.us[i]) && table.us[i] >= 0.0,
+            "us[" + std::to_string(i) + "] must be a finite time >= 0, got " + std::to_string(table.us[i]));
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    require(records[i].candidate >= -1 && records[i].candidate < num_candidates && records[i].group_size >= 0 &&
+                records[i].group_size <= table.max_group,
+            "record " + std::to_string(i) + " has candidate " + std::to_string(records[i].candidate) +
+                " / group_size " + std::to_string(records[i].group_size) + " outside the table");
+  }
+
+  s.file.create_group(schema::kCost);
+  s.file.write_attribute(schema::kCost, "source", table.source);
+  s.file.write_attribute(schema::kCost, "device", table.device);
+  s.file.write_attribute(schema::kCost, "repetitions", table.repetitions);
+  s.file.create_dataset(schema::kCostTable, Dtype::float64, {dim(num_candidates), dim(table.max_group)});
+  s.file.write(schema::kCostTable, table.us);
+
+  // The raw records: a compound dataset, chunked and compressed when there are any (a tracer emits thousands).
+  hdf5::Id file_type = schema::kernel_file_type();
+  hdf5::Id memory_type = schema::kernel_memory_type();
+  const hsize_t n = records.size();
+  hdf5::Id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  hdf5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (file_type.get() < 0 || memory_type.get() < 0 || space.get() < 0 || dcpl.get() < 0 ||
+      H5Pset_obj_track_times(dcpl.get(), false) < 0) {
+    s.file.fail(schema::kKernels, "cannot set up the compound dataset");
+  }
+  if (n > 0) {
+    const hsize_t chunk = std::min<hsize_t>(n, 4096);
+    if (H5Pset_chunk(dcpl.get(), 1, &chunk) < 0 || H5Pset_deflate(dcpl.get(), 4) < 0) {
+      s.file.fail(schema::kKernels, "cannot set up chunking");
+    }
+  }
+  hdf5::Id dataset(H5Dcreate2(s.file.id(), schema::kKernels, file_type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
+                              H5P_DEFAULT),
+                   H5Dclose);
+  if (dataset.get() < 0) s.file.fail(schema::kKernels, "cannot create dataset");
+  if (n > 0) {
+    std::vector<schema::KernelRow> rows;
+    rows.reserve(records.size());
+    for (const KernelRecord& r : records) {
+      // HDF5 only reads through the name pointer on write; the const_cast never leads to a write.
+      rows.push_back(schema::KernelRow{.name = const_cast<char*>(r.name.c_str()),
+                                       .start_ns = r.start_ns,
+                                       .end_ns = r.end_ns,
+                                       .grid_x = r.grid_x,
+                                       .grid_y = r.grid_y,
+                                       .grid_z = r.grid_z,
+                                       .block_x = r.block_x,
+                                       .block_y = r.block_y,
+                                       .block_z = r.block_z,
+                                       .registers = r.registers,
+                                       .shared_memory_bytes = r.shared_memory_bytes,
+                                       .candidate = r.candidate,
+                                       .group_size = r.group_size});
+    }
+    if (H5Dwrite(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0) {
+      s.file.fail(schema::kKernels, "cannot write records");
+    }
+  }
+  dataset.reset();
+  s.file.flush();
+  s.cost_written = true;
+}
+
+void ProfileWriter::finish() {
+  State& s = state();
+  const std::string source = s.partial.string();
+  for (int64_t p = 0; p < s.meta.num_prompts(); ++p) {
+    for (int64_t t = 0; t < s.meta.num_steps(); ++t) {
+      for (int64_t l = 0; l < s.meta.layers; ++l) {
+        if (!slice_written(p, t, l)) {
+          throw FormatError(source, schema::kError,
+                            "slice (prompt " + std::to_string(p) + ", step " + std::to_string(t) + ", layer " +
+                                std::to_string(l) + ") is not written; finish() needs every measurement");
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < s.maps_written.size(); ++i) {
+    if (s.maps_written[i] == 0) {
+      const auto heads = static_cast<size_t>(s.meta.heads);
+      const auto layers = static_cast<size_t>(s.meta.layers);
+      throw FormatError(source, schema::kMapsWritten,
+                        "maps of (step " + std::to_string(i / (heads * layers)) + ", layer " +
+                            std::to_string(i / heads % layers) + ", head " + std::to_string(i % heads) +
+                            ") are not written; finish() needs every map");
+    }
+  }
+  if (!s.cost_written) throw FormatError(source, schema::kCost, "the cost table is not written; finish() needs it");
+
+  s.file.write_attribute("/", "complete", int64_t{1});
+  s.file.close();
+  commit(s.partial, s.target);
+  state_.reset();
+}
+
+}  // namespace svdit::data
