@@ -1,0 +1,21 @@
+#pragma once
+// Crash-safe file replacement. Every file svdit writes (plans, profiles) goes through a temporary sibling that
+// is renamed over the target only once it is complete and on disk, so a reader — or a run resumed after a
+// crash, a full disk or Ctrl-C — sees either the old file or the new one, never a torn mix of the two.
+
+#include <filesystem>
+#include <string_view>
+
+namespace svdit::data {
+
+// A name beside `path` (same directory, hence same filesystem, so rename() is atomic) that no other writer —
+// thread or process — will pick: ".<name>.tmp-<pid>-<counter>-<random>". Nothing is created.
+std::filesystem::path temporary_sibling(const std::filesystem::path& path);
+
+// Writes `contents` to a temporary sibling, flushes and fsyncs it, renames it over `path` and fsyncs the
+// directory. The new file keeps the permission bits of the file it replaces (or 0666 & ~umask when new).
+// On any failure the temporary is removed, `path` is left as it was, and std::runtime_error is thrown naming
+// the path, the step that failed and the errno text.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
+}  // namespace svdit::data

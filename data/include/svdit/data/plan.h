@@ -1,0 +1,83 @@
+#pragma once
+// A plan: which sparse pattern every (denoising step, layer, head) of one model runs (DESIGN §4, the exact JSON
+// form is in docs/FORMATS.md "Plan (JSON)"). `svdit search` and the analyzer write plans; the runtime reads them.
+// Everything that reads a plan goes through parse_plan()/read_plan(), which validate it completely, so that the
+// runtime can index the heads table without further checks.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "svdit/data/pattern.h"
+#include "svdit/data/token_layout.h"
+
+namespace svdit::data {
+
+// The model a plan was searched for. A plan applies only to a model with the same shape (check_plan_matches).
+struct PlanModel {
+  std::string name;
+  int64_t layers = 0, heads = 0, head_dim = 0;
+  bool operator==(const PlanModel&) const = default;
+};
+
+struct PlanPattern {
+  int32_t id = 0;
+  Pattern pattern;
+  double density = 0;  // block density of compile_pattern(pattern, plan.layout), for display and cost figures
+  bool operator==(const PlanPattern&) const = default;
+};
+
+// Steps [step_begin, step_end) run either dense (every head dense attention) or by a pattern id per head.
+struct ScheduleEntry {
+  int64_t step_begin = 0, step_end = 0;
+  bool dense = false;
+  std::vector<int32_t> heads;  // [layers*heads] pattern ids, layer-major; empty when dense
+
+  bool covers(int64_t step) const { return step_begin <= step && step < step_end; }
+  bool operator==(const ScheduleEntry&) const = default;
+};
+
+struct Plan {
+  int version = 1;
+  PlanModel model;
+  TokenLayout layout;
+  std::vector<PlanPattern> patterns;
+  std::vector<ScheduleEntry> schedule;  // sorted by step, disjoint; steps no entry covers run dense
+  nlohmann::json provenance = nlohmann::json::object();  // free-form: objective, parameters, profile digest, …
+
+  const PlanPattern* find_pattern(int32_t id) const;  // nullptr when absent
+  // The entry that covers `step`, or nullptr (that step runs dense).
+  const ScheduleEntry* entry_for(int64_t step) const;
+  // Pattern id for (step, layer, head); std::nullopt when that step runs dense (dense entry or no entry covers
+  // it). Throws std::out_of_range when layer or head is outside the model.
+  std::optional<int32_t> pattern_for(int64_t step, int64_t layer, int64_t head) const;
+
+  bool operator==(const Plan&) const = default;
+};
+
+inline constexpr const char* kPlanFormat = "svdit-plan";
+inline constexpr int kPlanVersion = 1;
+
+// Parses and validates. Every problem is a FormatError naming `source`, the JSON field path (e.g.
+// "schedule[2].heads[3][1]") and what was expected versus found.
+Plan parse_plan(std::string_view json_text, const std::string& source = "<memory>");
+Plan read_plan(const std::filesystem::path& path);  // source = path
+
+// Pretty JSON with a fixed key order (format, version, model, layout, patterns, schedule, provenance), one
+// line per heads-table row. Validates first: a plan that readers would refuse is never written.
+std::string serialize_plan(const Plan& plan);
+void write_plan(const Plan& plan, const std::filesystem::path& path);  // atomic (write_file_atomically)
+
+// The rules of docs/FORMATS.md on an in-memory plan; throws FormatError with the field path.
+void validate(const Plan& plan, const std::string& source = "<memory>");
+
+// Refuse a plan for another model/layout: the message names each mismatching field with both values.
+void check_plan_matches(const Plan& plan, const PlanModel& model, const TokenLayout& layout,
+                        const std::string& source);
+
+}  // namespace svdit::data
