@@ -1,0 +1,303 @@
+#pragma once
+// Hopper (sm_90a) block-sparse flash-attention forward, b = 128.
+//
+// One CTA = one 128-row query block of one (batch, head), 3 warpgroups:
+//   warpgroup 0, producer: gathers Q once and then K/V key blocks (128 rows each, rows looked up through the
+//     layout order, so permuted heads cost nothing extra) with 16-byte cp.async straight into the 128-byte
+//     swizzled shared layout wgmma reads; completion is signalled on mbarriers (cp.async.mbarrier.arrive).
+//     TMA cannot gather rows on Hopper, and a separate permute pass would move Q, K, V and O through memory again.
+//   warpgroups 1 and 2, consumers: 64 query rows each. S = Q·Kᵀ by wgmma (both operands in shared memory), online
+//     softmax in registers, O += P·V by wgmma with P from registers (the fp32 accumulator layout of S is the
+//     register A-fragment layout of the next product) and V read N-major from shared memory.
+// K/V go through a ring of kStages stages with full (producer → consumers) and empty (consumers → producer)
+// barriers, so loads of the next key blocks overlap the math of this one.
+
+#include <climits>
+#include <cmath>
+
+#include "device_utils.cuh"
+#include "svdit/kernels/cuda/cuda_check.h"
+#include "svdit/kernels/cuda/sparse_attention.h"
+#include "wgmma_ops.cuh"
+
+namespace svdit::kernels::detail {
+
+template <int kHeadDim>
+struct HopperConfig {
+  static constexpr int kBlockM = 128;  // query rows per CTA (= layout block)
+  static constexpr int kBlockN = 128;  // key rows per stage (= layout block)
+  static constexpr int kThreads = 384;
+  static constexpr int kStages = kHeadDim == 64 ? 4 : 2;
+  static constexpr int kTileBytes = 128 * kHeadDim * 2;  // one 128-row tile of Q, K or V
+  static constexpr int kQOffset = 0;
+  static constexpr int kKOffset = kTileBytes;
+  static constexpr int kVOffset = kKOffset + kStages * kTileBytes;
+  static constexpr int kBarrierOffset = kVOffset + kStages * kTileBytes;
+  static constexpr int kNumBarriers = 1 + 3 * kStages;  // Q full, K full[], V full[], K/V empty[]
+  // + 1 KB so the tiles can be aligned to the 1024-byte period of the 128-byte swizzle.
+  static constexpr int kSmemBytes = kBarrierOffset + kNumBarriers * 8 + 1024;
+};
+
+// Byte offset of 16-byte chunk `chunk` of row `row` in a 128-row tile stored as [D/64][128 rows][64 elements]
+// with the 128-byte swizzle (chunk bits 4–6 XOR row bits 7–9 of the address), the canonical layout wgmma
+// descriptors with swizzle mode 1 describe.
+__device__ __forceinline__ uint32_t sw128_offset(int row, int chunk) {
+  return static_cast<uint32_t>((chunk >> 3) * (128 * 128) + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+}
+
+// wgmma shared-memory matrix descriptor, 128-byte swizzle.
+__device__ __forceinline__ uint64_t sw128_descriptor(uint32_t addr, uint32_t leading_bytes, uint32_t stride_bytes) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>((leading_bytes & 0x3FFFF) >> 4) << 16) |
+         (static_cast<uint64_t>((stride_bytes & 0x3FFFF) >> 4) << 32) | (1ull << 62);
+}
+
+// ---- mbarrier --------------------------------------------------------------------------------------------
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.shared::cta.b64 state, [%0];\n}\n" ::"r"(bar) : "memory");
+}
+// Arrives on `bar` once every cp.async this thread issued so far has landed (counts as one expected arrival).
+__device__ __forceinline__ void cp_async_arrive(uint32_t bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+// cp.async writes shared memory through the generic proxy; wgmma reads it through the async proxy.
+__device__ __forceinline__ void fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+template <int kHeadDim, typename T>
+__global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const SparseAttentionParams p) {
+#ifdef SVDIT_WGMMA_AVAILABLE
+  using Cfg = HopperConfig<kHeadDim>;
+  using Traits = ElementTraits<T>;
+  constexpr int kStages = Cfg::kStages;
+  constexpr int kChunks = kHeadDim / 8;
+
+  extern __shared__ unsigned char smem_raw[];
+  const uint32_t smem_base = (smem_addr(smem_raw) + 1023u) & ~1023u;
+  const uint32_t s_q = smem_base + Cfg::kQOffset;
+  const uint32_t s_k = smem_base + Cfg::kKOffset;
+  const uint32_t s_v = smem_base + Cfg::kVOffset;
+  const uint32_t bar_q = smem_base + Cfg::kBarrierOffset;
+  auto bar_k_full = [&](int s) { return bar_q + 8u * static_cast<uint32_t>(1 + s); };
+  auto bar_v_full = [&](int s) { return bar_q + 8u * static_cast<uint32_t>(1 + kStages + s); };
+  auto bar_empty = [&](int s) { return bar_q + 8u * static_cast<uint32_t>(1 + 2 * kStages + s); };
+
+  const int tid = threadIdx.x;
+  const int warpgroup = tid / 128;
+  const int q_block = blockIdx.x;
+  const int head = blockIdx.y;
+  const int batch = blockIdx.z;
+  const int S = p.seq_len;
+  const int num_blocks = (S + 127) / 128;
+  const int32_t* rows = p.row_begin + static_cast<int64_t>(head) * (num_blocks + 1);
+  const int kb_begin = rows[q_block];
+  const int kb_count = rows[q_block + 1] - kb_begin;
+  const int32_t* key_list = p.key_blocks + kb_begin;
+  const int32_t* order = p.order ? p.order + static_cast<int64_t>(head) * S : nullptr;
+
+  if (tid == 0) {
+    mbar_init(bar_q, 128);
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(bar_k_full(s), 128);  // one cp.async arrival per producer thread
+      mbar_init(bar_v_full(s), 128);
+      mbar_init(bar_empty(s), 8);     // one arrival per consumer warp
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (warpgroup == 0) {
+    // ---------------- producer ----------------
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    if (kb_count == 0) return;
+    const int ptid = tid;
+    const int chunk = ptid % kChunks;
+    constexpr int kRowsPerPass = 128 / kChunks;
+    const int row0 = ptid / kChunks;
+    // Copies the 128 layout positions starting at `first` of one operand into a swizzled tile.
+    auto load_tile = [&](uint32_t dst, const T* src, int64_t row_stride, int first) {
+#pragma unroll 4
+      for (int r = row0; r < 128; r += kRowsPerPass) {
+        const int pos = first + r;
+        const bool valid = pos < S;
+        const int token = valid ? (order ? __ldg(order + pos) : pos) : 0;
+        cp_async_16(dst + sw128_offset(r, chunk), src + token * row_stride + chunk * 8, valid);
+      }
+    };
+    const T* q = static_cast<const T*>(p.q) + batch * p.q_strides.batch + head * p.q_strides.head;
+    const T* k = static_cast<const T*>(p.k) + batch * p.k_strides.batch + head * p.k_strides.head;
+    const T* v = static_cast<const T*>(p.v) + batch * p.v_strides.batch + head * p.v_strides.head;
+    load_tile(s_q, q, p.q_strides.row, q_block * 128);
+    cp_async_arrive(bar_q);
+    for (int i = 0; i < kb_count; ++i) {
+      const int stage = i % kStages;
+      const int use = i / kStages;
+      if (use > 0) mbar_wait(bar_empty(stage), static_cast<uint32_t>((use - 1) & 1));
+      const int first = __ldg(key_list + i) * 128;
+      load_tile(s_k + stage * Cfg::kTileBytes, k, p.k_strides.row, first);
+      cp_async_arrive(bar_k_full(stage));
+      load_tile(s_v + stage * Cfg::kTileBytes, v, p.v_strides.row, first);
+      cp_async_arrive(bar_v_full(stage));
+    }
+    cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
+  } else {
+    // ---------------- consumers ----------------
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    const int ctid = tid - 128 * warpgroup;  // 0..127 inside this warpgroup
+    const int cw = warpgroup - 1;            // which 64-row half of the query block
+    const int warp = ctid / 32;
+    const int lane = ctid % 32;
+    const float scale_log2 = p.scale * 1.4426950408889634f;
+
+    float o_acc[kHeadDim / 2];
+#pragma unroll
+    for (int i = 0; i < kHeadDim / 2; ++i) o_acc[i] = 0.0f;
+    float row_max[2] = {-INFINITY, -INFINITY};
+    float row_sum[2] = {0.0f, 0.0f};
+
+    if (kb_count > 0) {
+      mbar_wait(bar_q, 0);
+    }
+    for (int i = 0; i < kb_count; ++i) {
+      const int stage = i % kStages;
+      const uint32_t parity = static_cast<uint32_t>((i / kStages) & 1);
+      const int key0 = __ldg(key_list + i) * 128;
+
+      // S = Q·Kᵀ: 64 rows × 128 keys, K-major operands, k steps of 16 along head_dim.
+      float s[64];
+      mbar_wait(bar_k_full(stage), parity);
+      fence_proxy_async();
+      wgmma_fence();
+#pragma unroll
+      for (int kk = 0; kk < kHeadDim / 16; ++kk) {
+        const uint32_t col = static_cast<uint32_t>((kk / 4) * (128 * 128) + (kk % 4) * 32);
+        const uint64_t da = sw128_descriptor(s_q + cw * 64 * 128 + col, 16, 1024);
+        const uint64_t db = sw128_descriptor(s_k + stage * Cfg::kTileBytes + col, 16, 1024);
+        wgmma_ss<128, T>(s, da, db, kk > 0 ? 1 : 0);
+      }
+      wgmma_commit();
+      wgmma_wait<0>();
+#pragma unroll
+      for (int j = 0; j < 64; ++j) fence_operand(s[j]);
+
+      if (key0 + 128 > S) {
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            if (key0 + j * 8 + 2 * (lane % 4) + (e & 1) >= S) s[4 * j + e] = -INFINITY;
+          }
+        }
+      }
+
+      // Online softmax over this thread's two rows (base 2, scale folded in); see the portable kernel.
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        float mx = row_max[r];
+#pragma unroll
+        for (int j = 0; j < 16; ++j) mx = fmaxf(mx, fmaxf(s[4 * j + 2 * r], s[4 * j + 2 * r + 1]));
+        mx = quad_max(mx);
+        const float alpha = fast_exp2((row_max[r] - mx) * scale_log2);
+        row_max[r] = mx;
+        const float shift = mx * scale_log2;
+        float sum = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+          s[4 * j + 2 * r] = fast_exp2(s[4 * j + 2 * r] * scale_log2 - shift);
+          s[4 * j + 2 * r + 1] = fast_exp2(s[4 * j + 2 * r + 1] * scale_log2 - shift);
+          sum += s[4 * j + 2 * r] + s[4 * j + 2 * r + 1];
+        }
+        row_sum[r] = row_sum[r] * alpha + sum;
+#pragma unroll
+        for (int j = 0; j < kHeadDim / 8; ++j) {
+          o_acc[4 * j + 2 * r] *= alpha;
+          o_acc[4 * j + 2 * r + 1] *= alpha;
+        }
+      }
+
+      uint32_t pa[8][4];
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        pa[kk][0] = Traits::pack(s[8 * kk + 0], s[8 * kk + 1]);
+        pa[kk][1] = Traits::pack(s[8 * kk + 2], s[8 * kk + 3]);
+        pa[kk][2] = Traits::pack(s[8 * kk + 4], s[8 * kk + 5]);
+        pa[kk][3] = Traits::pack(s[8 * kk + 6], s[8 * kk + 7]);
+      }
+
+      // O += P·V: V is [keys, D] with D contiguous, i.e. N-major for this product: 64-column blocks of D sit
+      // 16 KB apart (leading byte offset), groups of 8 keys 1 KB apart (stride byte offset).
+      mbar_wait(bar_v_full(stage), parity);
+      fence_proxy_async();
+#pragma unroll
+      for (int j = 0; j < kHeadDim / 2; ++j) fence_operand(o_acc[j]);
+      wgmma_fence();
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        const uint64_t db = sw128_descriptor(s_v + stage * Cfg::kTileBytes + kk * 16 * 128, 128 * 128, 1024);
+        wgmma_rs<kHeadDim, T>(o_acc, pa[kk], db, 1);
+      }
+      wgmma_commit();
+      wgmma_wait<0>();
+#pragma unroll
+      for (int j = 0; j < kHeadDim / 2; ++j) fence_operand(o_acc[j]);
+      __syncwarp();
+      if (lane == 0) mbar_arrive(bar_empty(stage));
+    }
+
+    // Epilogue: normalise, scatter back to token order, lse in natural log (-inf for rows with no key block).
+    T* out = static_cast<T*>(p.out) + batch * p.out_strides.batch + head * p.out_strides.head;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float total = quad_sum(row_sum[r]);
+      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+      const int pos = q_block * 128 + cw * 64 + warp * 16 + lane / 4 + r * 8;
+      if (pos < S) {
+        const int token = order ? __ldg(order + pos) : pos;
+        T* dst = out + token * p.out_strides.row + 2 * (lane % 4);
+#pragma unroll
+        for (int j = 0; j < kHeadDim / 8; ++j) {
+          *reinterpret_cast<uint32_t*>(dst + j * 8) =
+              Traits::pack(o_acc[4 * j + 2 * r] * inv, o_acc[4 * j + 2 * r + 1] * inv);
+        }
+        if (p.lse != nullptr && lane % 4 == 0) {
+          p.lse[(static_cast<int64_t>(batch) * p.heads + head) * S + token] =
+              total > 0.0f ? row_max[r] * p.scale + logf(total) : -INFINITY;
+        }
+      }
+    }
+  }
+#else
+  (void)p;
+  __trap();  // built without sm_90a code; the dispatcher never launches this
+#endif
+}
+
+template <int kHeadDim, typename T>
+void launch_hopper(const SparseAttentionParams& p, cudaStream_t stream) {
+  using Cfg = HopperConfig<kHeadDim>;
+  auto kernel = sparse_attention_hopper_kernel<kHeadDim, T>;
+  static const bool configured = [&] {
+    SVDIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes));
+    return true;
+  }();
+  (void)configured;
+  const dim3 grid((p.seq_len + 127) / 128, p.heads, p.batch);
+  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p);
+  SVDIT_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace svdit::kernels::detail
