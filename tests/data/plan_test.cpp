@@ -259,6 +259,22 @@ TEST(SamplePlan, FileIsTheWritersOutput) {
   EXPECT_EQ(slurp(kSamplePlan), serialize_plan(expected));
 }
 
+// docs/FORMATS.md shows the sample as its complete example; keep the two the same.
+TEST(SamplePlan, DocumentationExampleIsTheSampleFile) {
+  const std::string doc = slurp(fs::path(SVDIT_SOURCE_DIR) / "docs" / "FORMATS.md");
+  const size_t section = doc.find("\n## Plan (JSON)\n");
+  ASSERT_NE(section, std::string::npos);
+  const size_t next_section = doc.find("\n## ", section + 1);
+  const size_t open = doc.find("```json\n", section);
+  ASSERT_LT(open, next_section) << "no ```json example in the Plan section";
+  const size_t begin = open + 8;
+  const size_t end = doc.find("```", begin);
+  ASSERT_NE(end, std::string::npos);
+  const std::string example = doc.substr(begin, end - begin);
+  EXPECT_EQ(example, slurp(kSamplePlan));
+  EXPECT_EQ(parse_plan(example, "docs/FORMATS.md"), read_plan(kSamplePlan));
+}
+
 // ---- queries ------------------------------------------------------------------------------------------------
 
 TEST(PlanQueries, PatternForFollowsTheSchedule) {
