@@ -195,7 +195,7 @@ void check_plan_matches(const Plan& plan, const PlanModel& model, const TokenLay
 
 namespace {
 
-// "a string \"abc\"", "an array of 3 elements", … — what the reader actually found, for the error message.
+// "the string \"abc\"", "an array of 3 elements", … — what the reader actually found, for the error message.
 std::string describe_found(const json& j) {
   switch (j.type()) {
     case json::value_t::null: return "null";
