@@ -51,6 +51,10 @@ if(NOT SVDIT_TORCH STREQUAL "OFF")
     set(ENV{TORCH_CUDA_ARCH_LIST} "8.0;9.0a")
   endif()
   find_package(Torch QUIET)
+  # Torch's CUDA config copies CMAKE_CXX_STANDARD (20) into CMAKE_CUDA_STANDARD, which CMake 3.25 cannot honour
+  # for nvcc; the CUDA section below passes -std=c++20 itself.
+  unset(CMAKE_CUDA_STANDARD)
+  unset(CMAKE_CUDA_STANDARD_REQUIRED)
   if(Torch_FOUND)
     set(_torch_found TRUE)
     set(_torch_why "LibTorch at ${TORCH_INSTALL_PREFIX}")
