@@ -1,5 +1,6 @@
 #include "hdf5_file.h"
 
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 
@@ -31,7 +32,7 @@ const char* to_string(Dtype dtype) {
     case Dtype::int32: return "int32";
     case Dtype::int64: return "int64";
     case Dtype::uint8: return "uint8";
-    case Dtype::string: return "string";
+    case Dtype::string: return "fixed-length string";
   }
   return "?";
 }
@@ -77,21 +78,14 @@ Id make_half_type() {
   return type;
 }
 
-Id make_string_type() {
-  Id type = checked_copy(H5T_C_S1);
-  if (type.get() < 0 || H5Tset_size(type.get(), H5T_VARIABLE) < 0 || H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0) {
-    return Id();
-  }
-  return type;
-}
-
 hsize_t element_count(const Shape& shape) {
   hsize_t n = 1;
   for (hsize_t d : shape) n *= d;
   return n;
 }
 
-// Strings stored with a fixed size are padded with NULs or spaces; the text ends at the padding.
+}  // namespace
+
 std::string unpad(const char* data, size_t size, H5T_str_t padding) {
   size_t length = strnlen(data, size);
   if (padding == H5T_STR_SPACEPAD) {
@@ -100,7 +94,14 @@ std::string unpad(const char* data, size_t size, H5T_str_t padding) {
   return std::string(data, length);
 }
 
-}  // namespace
+Id string_type(size_t size) {
+  Id type = checked_copy(H5T_C_S1);
+  if (type.get() < 0 || H5Tset_size(type.get(), size) < 0 || H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||
+      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0) {
+    return Id();
+  }
+  return type;
+}
 
 Id file_type(Dtype dtype) {
   switch (dtype) {
@@ -110,7 +111,7 @@ Id file_type(Dtype dtype) {
     case Dtype::int32: return checked_copy(H5T_STD_I32LE);
     case Dtype::int64: return checked_copy(H5T_STD_I64LE);
     case Dtype::uint8: return checked_copy(H5T_STD_U8LE);
-    case Dtype::string: return make_string_type();
+    case Dtype::string: break;  // strings have a size: string_type()
   }
   return Id();
 }
@@ -123,7 +124,7 @@ Id memory_type(Dtype dtype) {
     case Dtype::int32: return checked_copy(H5T_NATIVE_INT32);
     case Dtype::int64: return checked_copy(H5T_NATIVE_INT64);
     case Dtype::uint8: return checked_copy(H5T_NATIVE_UINT8);
-    case Dtype::string: return make_string_type();
+    case Dtype::string: break;  // strings have a size: string_type()
   }
   return Id();
 }
@@ -133,7 +134,7 @@ std::string describe_type(hid_t type) {
   switch (H5Tget_class(type)) {
     case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
     case H5T_FLOAT: return "float" + std::to_string(bits);
-    case H5T_STRING: return "string";
+    case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "variable-length string" : "string";
     case H5T_COMPOUND: return "compound";
     case H5T_ENUM: return "enum";
     case H5T_ARRAY: return "array";
@@ -164,17 +165,9 @@ bool matches(hid_t type, Dtype dtype) {
     case Dtype::int32: return is_int(4, true);
     case Dtype::int64: return is_int(8, true);
     case Dtype::uint8: return is_int(1, false);
-    case Dtype::string: return cls == H5T_STRING;
+    case Dtype::string: return cls == H5T_STRING && H5Tis_variable_str(type) == 0;
   }
   return false;
-}
-
-void reclaim(hid_t type, hid_t space, void* buffer) {
-#if H5_VERSION_GE(1, 10, 7)
-  static_cast<void>(H5Treclaim(type, space, H5P_DEFAULT, buffer));
-#else
-  static_cast<void>(H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer));
-#endif
 }
 
 // --- File ------------------------------------------------------------------------------------------------
@@ -186,6 +179,10 @@ Id file_access_properties() {
   // Closing the file closes every object still open in it, so a writer dropped mid-way (exception, resume)
   // always leaves a closed, consistent file behind.
   if (fapl.get() >= 0 && H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG) < 0) return Id();
+  // Write the HDF5 1.10 file format and no other: its superblock, object headers and chunk indexes carry
+  // checksums, so a corrupt file is refused with an error where the 1.8 format would feed garbage to HDF5's
+  // parsers. 1.10 is the newest format the HDF5 on our machines (and any h5py) reads.
+  if (fapl.get() >= 0 && H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110) < 0) return Id();
   return fapl;
 }
 
@@ -213,7 +210,12 @@ File File::create(const std::filesystem::path& path) {
   const std::string source = path.string();
   Id fapl = file_access_properties();
   if (fapl.get() < 0) throw FormatError(source, "file", "cannot set up file access: " + last_error());
-  Id file(H5Fcreate(source.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+  // No timestamps in the root group either (see create_group).
+  Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  if (fcpl.get() < 0 || H5Pset_obj_track_times(fcpl.get(), false) < 0) {
+    throw FormatError(source, "file", "cannot set up file creation: " + last_error());
+  }
+  Id file(H5Fcreate(source.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
   if (file.get() < 0) throw FormatError(source, "file", "cannot create it: " + last_error());
   return File(std::move(file), source);
 }
@@ -266,18 +268,11 @@ std::string File::read_string_attribute(const std::string& object, const std::st
   Id type(H5Aget_type(attr.get()), H5Tclose);
   Id space(H5Aget_space(attr.get()), H5Sclose);
   if (type.get() < 0 || space.get() < 0) fail(where, "cannot be inspected");
-  if (!matches(type.get(), Dtype::string)) fail(where, "expected a string, found " + describe_type(type.get()));
-  if (H5Sget_simple_extent_npoints(space.get()) != 1) fail(where, "expected a single string");
-  const htri_t variable = H5Tis_variable_str(type.get());
-  if (variable < 0) fail(where, "cannot be inspected");
-  if (variable > 0) {
-    Id memory = make_string_type();
-    char* value = nullptr;
-    if (memory.get() < 0 || H5Aread(attr.get(), memory.get(), &value) < 0) fail(where, "cannot be read");
-    std::string result = value != nullptr ? value : "";
-    reclaim(memory.get(), space.get(), &value);
-    return result;
+  if (!matches(type.get(), Dtype::string)) {
+    fail(where, "expected a fixed-length string, found " + describe_type(type.get()));
   }
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) fail(where, "expected a single string");
+  // Read in the file's own string type: no conversion, so nothing but the attribute's bytes is touched.
   const size_t size = H5Tget_size(type.get());
   std::vector<char> buffer(size + 1, '\0');
   if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) fail(where, "cannot be read");
@@ -323,10 +318,9 @@ void replace_attribute(const File& file, const std::string& object, const std::s
 }  // namespace
 
 void File::write_attribute(const std::string& object, const std::string& name, const std::string& value) {
-  Id type = make_string_type();
+  Id type = string_type(std::max<size_t>(value.size(), 1));  // HDF5 refuses a zero-size type
   if (type.get() < 0) fail(attribute_object(object, name), "cannot create string type");
-  const char* text = value.c_str();
-  replace_attribute(*this, object, name, type.get(), [&](hid_t attr) { return H5Awrite(attr, type.get(), &text); });
+  replace_attribute(*this, object, name, type.get(), [&](hid_t attr) { return H5Awrite(attr, type.get(), value.c_str()); });
 }
 
 void File::write_attribute(const std::string& object, const std::string& name, int64_t value) {
@@ -372,6 +366,8 @@ void File::create_dataset(const std::string& path, Dtype dtype, const Shape& sha
     if (layout.deflate > 0) {
       ok = ok && H5Pset_shuffle(dcpl.get()) >= 0 && H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.deflate)) >= 0;
     }
+    // A checksum per chunk: a damaged chunk is an error on read, never garbage handed to the decompressor.
+    ok = ok && H5Pset_fletcher32(dcpl.get()) >= 0;
   }
   if (layout.fill != nullptr) {
     Id memory = memory_type(dtype);
@@ -435,25 +431,12 @@ void File::write_raw(const std::string& path, Dtype dtype, const Shape* start, c
 }
 
 std::vector<std::string> File::read_strings(const std::string& path, hsize_t count) const {
-  Id dataset = open_dataset(path, Dtype::string, {count});
+  Id dataset = open_dataset(path, Dtype::string, {count});  // refuses variable-length strings
   Id type(H5Dget_type(dataset.get()), H5Tclose);
-  Id space(H5Dget_space(dataset.get()), H5Sclose);
-  if (type.get() < 0 || space.get() < 0) fail(path, "cannot be inspected");
+  if (type.get() < 0) fail(path, "cannot be inspected");
   std::vector<std::string> result;
   result.reserve(static_cast<size_t>(count));
   if (count == 0) return result;
-  const htri_t variable = H5Tis_variable_str(type.get());
-  if (variable < 0) fail(path, "cannot be inspected");
-  if (variable > 0) {
-    Id memory = make_string_type();
-    std::vector<char*> values(static_cast<size_t>(count), nullptr);
-    if (memory.get() < 0 || H5Dread(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
-      fail(path, "cannot read strings");
-    }
-    for (const char* value : values) result.emplace_back(value != nullptr ? value : "");
-    reclaim(memory.get(), space.get(), values.data());
-    return result;
-  }
   const size_t size = H5Tget_size(type.get());
   std::vector<char> buffer(size * static_cast<size_t>(count) + 1, '\0');
   if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) {
@@ -465,10 +448,22 @@ std::vector<std::string> File::read_strings(const std::string& path, hsize_t cou
 }
 
 void File::write_strings(const std::string& path, const std::vector<std::string>& values) {
-  std::vector<const char*> pointers;
-  pointers.reserve(values.size());
-  for (const std::string& value : values) pointers.push_back(value.c_str());
-  write_raw(path, Dtype::string, nullptr, nullptr, pointers.data(), pointers.size());
+  size_t size = 1;  // HDF5 refuses a zero-size type
+  for (const std::string& value : values) size = std::max(size, value.size());
+  Id type = string_type(size);
+  const hsize_t count = values.size();
+  Id space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (type.get() < 0 || space.get() < 0 || dcpl.get() < 0 || H5Pset_obj_track_times(dcpl.get(), false) < 0) {
+    fail(path, "cannot set up string dataset creation");
+  }
+  Id dataset(H5Dcreate2(file_.get(), path.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+             H5Dclose);
+  if (dataset.get() < 0) fail(path, "cannot create dataset");
+  if (values.empty()) return;
+  std::vector<char> buffer(size * values.size(), '\0');  // NUL-padded, as the type says
+  for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * size));
+  if (H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) fail(path, "cannot write strings");
 }
 
 void File::flush() {

@@ -42,6 +42,8 @@ class Id {
 };
 
 // The element types svdit's formats use. float16 is IEEE binary16, stored as raw bits (uint16_t in memory).
+// string is a fixed-length, NUL-padded UTF-8 string: svdit never writes or reads variable-length strings, because
+// HDF5 1.10 reads those through its global heap, which crashes (not errors) on a corrupt file.
 enum class Dtype { float16, float32, float64, int32, int64, uint8, string };
 const char* to_string(Dtype dtype);
 
@@ -107,7 +109,7 @@ class File {
   template <class T>
   void write_slab(const std::string& path, const Shape& start, const Shape& count, const T* values);
 
-  // Variable-length UTF-8 strings (fixed-length strings are accepted on read).
+  // Fixed-length UTF-8 strings; write_strings creates the dataset, as wide as its longest value.
   std::vector<std::string> read_strings(const std::string& path, hsize_t count) const;
   void write_strings(const std::string& path, const std::vector<std::string>& values);
 
@@ -125,14 +127,15 @@ class File {
   std::string source_;
 };
 
-// Element type handles: the type stored in files (little-endian) and the in-memory type (native).
+// Numeric element types: the type stored in files (little-endian) and the in-memory type (native).
 Id file_type(Dtype dtype);
 Id memory_type(Dtype dtype);
-std::string describe_type(hid_t type);  // "float32", "int64", "string", "compound", "float (3 bytes)" …
-// Checks a type against a Dtype by class, size and signedness (float16 also by its bit layout).
+Id string_type(size_t size);  // fixed-length, NUL-padded UTF-8 of `size` bytes (≥ 1)
+std::string describe_type(hid_t type);  // "float32", "int64", "string", "variable-length string", "compound" …
+// Checks a type against a Dtype by class, size and signedness (float16 also by its bit layout; string: fixed-length).
 bool matches(hid_t type, Dtype dtype);
-// Frees the variable-length memory HDF5 allocated on a read (vlen strings, compound members).
-void reclaim(hid_t memory_type, hid_t space, void* buffer);
+// The text of a fixed-length string element: up to the first NUL (or trailing spaces, for space padding).
+std::string unpad(const char* data, size_t size, H5T_str_t padding);
 
 // HDF5's innermost error message for the last failed call on this thread, or "" when it left none.
 std::string last_error();

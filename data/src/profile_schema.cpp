@@ -2,7 +2,9 @@
 #include "profile_schema.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -212,35 +214,91 @@ Contents load(const File& file) {
   return contents;
 }
 
-hdf5::Id kernel_memory_type() {
-  Id type(H5Tcreate(H5T_COMPOUND, sizeof(KernelRow)), H5Tclose);
-  Id string = hdf5::memory_type(Dtype::string);
-  if (type.get() < 0 || string.get() < 0) return Id();
-  const hid_t t = type.get();
-  bool ok = H5Tinsert(t, "name", offsetof(KernelRow, name), string.get()) >= 0;
-  auto insert = [&](const char* name, size_t offset, hid_t member) { ok = ok && H5Tinsert(t, name, offset, member) >= 0; };
-  insert("start_ns", offsetof(KernelRow, start_ns), H5T_NATIVE_INT64);
-  insert("end_ns", offsetof(KernelRow, end_ns), H5T_NATIVE_INT64);
-  insert("grid_x", offsetof(KernelRow, grid_x), H5T_NATIVE_INT32);
-  insert("grid_y", offsetof(KernelRow, grid_y), H5T_NATIVE_INT32);
-  insert("grid_z", offsetof(KernelRow, grid_z), H5T_NATIVE_INT32);
-  insert("block_x", offsetof(KernelRow, block_x), H5T_NATIVE_INT32);
-  insert("block_y", offsetof(KernelRow, block_y), H5T_NATIVE_INT32);
-  insert("block_z", offsetof(KernelRow, block_z), H5T_NATIVE_INT32);
-  insert("registers", offsetof(KernelRow, registers), H5T_NATIVE_INT32);
-  insert("shared_memory_bytes", offsetof(KernelRow, shared_memory_bytes), H5T_NATIVE_INT64);
-  insert("candidate", offsetof(KernelRow, candidate), H5T_NATIVE_INT32);
-  insert("group_size", offsetof(KernelRow, group_size), H5T_NATIVE_INT32);
-  return ok ? std::move(type) : Id();
+namespace {
+
+// Numeric members of /cost/kernels, in file order, with their place in KernelNumbers.
+struct NumericMember {
+  const char* name;
+  size_t offset;
+  hid_t type;
+};
+const std::vector<NumericMember>& numeric_members() {
+  static const std::vector<NumericMember> members = {
+      {"start_ns", offsetof(KernelNumbers, start_ns), H5T_NATIVE_INT64},
+      {"end_ns", offsetof(KernelNumbers, end_ns), H5T_NATIVE_INT64},
+      {"grid_x", offsetof(KernelNumbers, grid_x), H5T_NATIVE_INT32},
+      {"grid_y", offsetof(KernelNumbers, grid_y), H5T_NATIVE_INT32},
+      {"grid_z", offsetof(KernelNumbers, grid_z), H5T_NATIVE_INT32},
+      {"block_x", offsetof(KernelNumbers, block_x), H5T_NATIVE_INT32},
+      {"block_y", offsetof(KernelNumbers, block_y), H5T_NATIVE_INT32},
+      {"block_z", offsetof(KernelNumbers, block_z), H5T_NATIVE_INT32},
+      {"registers", offsetof(KernelNumbers, registers), H5T_NATIVE_INT32},
+      {"shared_memory_bytes", offsetof(KernelNumbers, shared_memory_bytes), H5T_NATIVE_INT64},
+      {"candidate", offsetof(KernelNumbers, candidate), H5T_NATIVE_INT32},
+      {"group_size", offsetof(KernelNumbers, group_size), H5T_NATIVE_INT32},
+  };
+  return members;
 }
 
-hdf5::Id kernel_file_type() {
-  // Same members, no padding. Native integers are little-endian on every machine svdit targets.
-  Id memory = kernel_memory_type();
-  if (memory.get() < 0) return Id();
-  Id type(H5Tcopy(memory.get()), H5Tclose);
+}  // namespace
+
+size_t kernel_row_size(size_t name_size) { return name_size + sizeof(KernelNumbers); }
+
+hdf5::Id kernel_memory_type(size_t name_size) {
+  Id type(H5Tcreate(H5T_COMPOUND, kernel_row_size(name_size)), H5Tclose);
+  Id name = hdf5::string_type(name_size);
+  if (type.get() < 0 || name.get() < 0 || H5Tinsert(type.get(), "name", 0, name.get()) < 0) return Id();
+  for (const NumericMember& m : numeric_members()) {
+    if (H5Tinsert(type.get(), m.name, name_size + m.offset, m.type) < 0) return Id();
+  }
+  return type;
+}
+
+hdf5::Id kernel_file_type(size_t name_size) {
+  // Native integers are little-endian on every machine svdit targets; packing drops the struct padding.
+  Id type = kernel_memory_type(name_size);
   if (type.get() < 0 || H5Tpack(type.get()) < 0) return Id();
   return type;
+}
+
+void write_kernel_records(File& file, std::span<const KernelRecord> records) {
+  size_t name_size = 1;  // HDF5 refuses a zero-size string type
+  for (const KernelRecord& r : records) name_size = std::max(name_size, r.name.size());
+  Id file_type = kernel_file_type(name_size);
+  Id memory_type = kernel_memory_type(name_size);
+  const hsize_t n = records.size();
+  Id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (file_type.get() < 0 || memory_type.get() < 0 || space.get() < 0 || dcpl.get() < 0 ||
+      H5Pset_obj_track_times(dcpl.get(), false) < 0) {
+    file.fail(kKernels, "cannot set up the compound dataset");
+  }
+  if (n > 0) {
+    // A tracer emits thousands of records that differ in a few fields: chunk and compress them.
+    const hsize_t chunk = std::min<hsize_t>(n, 4096);
+    if (H5Pset_chunk(dcpl.get(), 1, &chunk) < 0 || H5Pset_shuffle(dcpl.get()) < 0 || H5Pset_deflate(dcpl.get(), 4) < 0 ||
+        H5Pset_fletcher32(dcpl.get()) < 0) {
+      file.fail(kKernels, "cannot set up chunking");
+    }
+  }
+  Id dataset(H5Dcreate2(file.id(), kKernels, file_type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+             H5Dclose);
+  if (dataset.get() < 0) file.fail(kKernels, "cannot create dataset");
+  if (n == 0) return;
+  const size_t row_size = kernel_row_size(name_size);
+  std::vector<unsigned char> rows(row_size * records.size(), 0);  // names NUL-padded
+  for (size_t i = 0; i < records.size(); ++i) {
+    const KernelRecord& r = records[i];
+    const KernelNumbers numbers{r.start_ns, r.end_ns,    r.grid_x,    r.grid_y,   r.grid_z,
+                                r.block_x,  r.block_y,   r.block_z,   r.registers, r.shared_memory_bytes,
+                                r.candidate, r.group_size};
+    unsigned char* row = rows.data() + i * row_size;
+    std::memcpy(row, r.name.data(), r.name.size());
+    std::memcpy(row + name_size, &numbers, sizeof numbers);  // rows are byte-packed: copy, never cast
+  }
+  if (H5Dwrite(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0) {
+    file.fail(kKernels, "cannot write records");
+  }
 }
 
 std::vector<KernelRecord> read_kernel_records(const File& file, int64_t num_candidates, int64_t max_group) {
@@ -249,55 +307,64 @@ std::vector<KernelRecord> read_kernel_records(const File& file, int64_t num_cand
   Id dataset(H5Dopen2(file.id(), kKernels, H5P_DEFAULT), H5Dclose);
   if (dataset.get() < 0) file.fail(kKernels, "cannot be opened");
   Id type(H5Dget_type(dataset.get()), H5Tclose);
-  Id space(H5Dget_space(dataset.get()), H5Sclose);
-  Id memory = kernel_memory_type();
-  if (type.get() < 0 || space.get() < 0 || memory.get() < 0) file.fail(kKernels, "cannot be inspected");
+  if (type.get() < 0) file.fail(kKernels, "cannot be inspected");
   if (H5Tget_class(type.get()) != H5T_COMPOUND) {
     file.fail(kKernels, "expected a compound dataset, found " + hdf5::describe_type(type.get()));
   }
   // HDF5 converts compound members by name; check each is there with the right kind before asking it to.
-  const int members = H5Tget_nmembers(memory.get());
-  for (int m = 0; m < members; ++m) {
-    char* name = H5Tget_member_name(memory.get(), static_cast<unsigned>(m));
-    if (name == nullptr) file.fail(kKernels, "cannot be inspected");
-    const std::string member = name;
-    H5free_memory(name);
-    const int index = H5Tget_member_index(type.get(), member.c_str());
-    if (index < 0) file.fail(kKernels, "missing compound member \"" + member + "\"");
-    const H5T_class_t expected = member == "name" ? H5T_STRING : H5T_INTEGER;
-    if (H5Tget_member_class(type.get(), static_cast<unsigned>(index)) != expected) {
-      file.fail(kKernels, "member \"" + member + "\": expected " + (member == "name" ? "a string" : "an integer"));
+  auto member_type = [&](const char* member) {
+    const int index = H5Tget_member_index(type.get(), member);
+    if (index < 0) file.fail(kKernels, std::string("missing compound member \"") + member + "\"");
+    Id t(H5Tget_member_type(type.get(), static_cast<unsigned>(index)), H5Tclose);
+    if (t.get() < 0) file.fail(kKernels, "cannot be inspected");
+    return t;
+  };
+  size_t name_size = 0;
+  {
+    Id name = member_type("name");
+    if (!hdf5::matches(name.get(), Dtype::string)) {
+      file.fail(kKernels, "member \"name\": expected a fixed-length string, found " + hdf5::describe_type(name.get()));
+    }
+    name_size = H5Tget_size(name.get());
+  }
+  for (const NumericMember& m : numeric_members()) {
+    Id t = member_type(m.name);
+    if (H5Tget_class(t.get()) != H5T_INTEGER) {
+      file.fail(kKernels, std::string("member \"") + m.name + "\": expected an integer, found " + hdf5::describe_type(t.get()));
     }
   }
-  std::vector<KernelRow> rows(static_cast<size_t>(shape[0]));
+  Id memory = kernel_memory_type(name_size);
+  if (memory.get() < 0) file.fail(kKernels, "cannot set up read");
+  const size_t row_size = kernel_row_size(name_size);
+  std::vector<unsigned char> rows(row_size * static_cast<size_t>(shape[0]));
   if (rows.empty()) return {};
   if (H5Dread(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0) {
     file.fail(kKernels, "cannot read records (corrupt, or a member of an unconvertible type)");
   }
   std::vector<KernelRecord> records;
-  records.reserve(rows.size());
-  for (const KernelRow& row : rows) {
-    records.push_back(KernelRecord{.name = row.name != nullptr ? row.name : "",
-                                   .start_ns = row.start_ns,
-                                   .end_ns = row.end_ns,
-                                   .grid_x = row.grid_x,
-                                   .grid_y = row.grid_y,
-                                   .grid_z = row.grid_z,
-                                   .block_x = row.block_x,
-                                   .block_y = row.block_y,
-                                   .block_z = row.block_z,
-                                   .registers = row.registers,
-                                   .shared_memory_bytes = row.shared_memory_bytes,
-                                   .candidate = row.candidate,
-                                   .group_size = row.group_size});
-  }
-  hdf5::reclaim(memory.get(), space.get(), rows.data());
-  for (size_t i = 0; i < records.size(); ++i) {
-    const KernelRecord& r = records[i];
+  records.reserve(static_cast<size_t>(shape[0]));
+  for (size_t i = 0; i < static_cast<size_t>(shape[0]); ++i) {
+    const unsigned char* row = rows.data() + i * row_size;
+    KernelNumbers n{};
+    std::memcpy(&n, row + name_size, sizeof n);
+    records.push_back(KernelRecord{.name = hdf5::unpad(reinterpret_cast<const char*>(row), name_size, H5T_STR_NULLPAD),
+                                   .start_ns = n.start_ns,
+                                   .end_ns = n.end_ns,
+                                   .grid_x = n.grid_x,
+                                   .grid_y = n.grid_y,
+                                   .grid_z = n.grid_z,
+                                   .block_x = n.block_x,
+                                   .block_y = n.block_y,
+                                   .block_z = n.block_z,
+                                   .registers = n.registers,
+                                   .shared_memory_bytes = n.shared_memory_bytes,
+                                   .candidate = n.candidate,
+                                   .group_size = n.group_size});
+    const KernelRecord& r = records.back();
     if (r.candidate < -1 || r.candidate >= num_candidates || r.group_size < 0 || r.group_size > max_group) {
       file.fail(kKernels, "record " + std::to_string(i) + ": candidate " + std::to_string(r.candidate) +
                               " or group_size " + std::to_string(r.group_size) + " outside [-1, " +
-                              std::to_string(num_candidates) + ") × [0, " + std::to_string(max_group) + "]");
+                              std::to_string(num_candidates) + ") x [0, " + std::to_string(max_group) + "]");
     }
   }
   return records;

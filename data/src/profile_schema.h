@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "hdf5_file.h"
@@ -61,17 +62,20 @@ Contents load(const hdf5::File& file);
 
 std::vector<KernelRecord> read_kernel_records(const hdf5::File& file, int64_t num_candidates, int64_t max_group);
 
-// The compound element of /cost/kernels. The memory form holds the name as a char* (vlen string).
-struct KernelRow {
-  char* name;
+// The compound element of /cost/kernels: "name", a fixed-length string of name_size bytes, at offset 0, then the
+// numeric members of KernelNumbers at offset name_size + offsetof(KernelNumbers, member). The name's width is
+// data (the longest name in the file), so rows live in a byte buffer of kernel_row_size(name_size) per record.
+struct KernelNumbers {
   int64_t start_ns, end_ns;
   int32_t grid_x, grid_y, grid_z, block_x, block_y, block_z;
   int32_t registers;
   int64_t shared_memory_bytes;
   int32_t candidate, group_size;
 };
-hdf5::Id kernel_memory_type();
-hdf5::Id kernel_file_type();  // packed, little-endian
+size_t kernel_row_size(size_t name_size);
+hdf5::Id kernel_memory_type(size_t name_size);
+hdf5::Id kernel_file_type(size_t name_size);  // the same members, packed
+void write_kernel_records(hdf5::File& file, std::span<const KernelRecord> records);
 
 // Value checks shared by the writer (on what it is given) and the loader (on what it finds).
 bool valid_error(float value);   // finite and ≥ 0

@@ -100,7 +100,6 @@ void write_meta(hdf5::File& file, const ProfileMeta& meta) {
   file.write(schema::kSteps, meta.steps);
   file.create_dataset(schema::kTimesteps, Dtype::float64, {dim(meta.num_steps())});
   file.write(schema::kTimesteps, meta.timesteps);
-  file.create_dataset(schema::kPrompts, Dtype::string, {dim(meta.num_prompts())});
   file.write_strings(schema::kPrompts, meta.prompts);
 }
 
@@ -119,7 +118,6 @@ void write_candidates(hdf5::File& file, const std::vector<ProfileCandidate>& can
   const Shape shape{dim(static_cast<int64_t>(candidates.size()))};
   file.create_dataset(schema::kCandidateId, Dtype::int32, shape);
   file.write(schema::kCandidateId, ids);
-  file.create_dataset(schema::kCandidateComponents, Dtype::string, shape);
   file.write_strings(schema::kCandidateComponents, components);
   file.create_dataset(schema::kCandidateBlockDensity, Dtype::float64, shape);
   file.write(schema::kCandidateBlockDensity, block_density);
@@ -378,50 +376,7 @@ void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRec
   s.file.create_dataset(schema::kCostTable, Dtype::float64, {dim(num_candidates), dim(table.max_group)});
   s.file.write(schema::kCostTable, table.us);
 
-  // The raw records: a compound dataset, chunked and compressed when there are any (a tracer emits thousands).
-  hdf5::Id file_type = schema::kernel_file_type();
-  hdf5::Id memory_type = schema::kernel_memory_type();
-  const hsize_t n = records.size();
-  hdf5::Id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  hdf5::Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  if (file_type.get() < 0 || memory_type.get() < 0 || space.get() < 0 || dcpl.get() < 0 ||
-      H5Pset_obj_track_times(dcpl.get(), false) < 0) {
-    s.file.fail(schema::kKernels, "cannot set up the compound dataset");
-  }
-  if (n > 0) {
-    const hsize_t chunk = std::min<hsize_t>(n, 4096);
-    if (H5Pset_chunk(dcpl.get(), 1, &chunk) < 0 || H5Pset_deflate(dcpl.get(), 4) < 0) {
-      s.file.fail(schema::kKernels, "cannot set up chunking");
-    }
-  }
-  hdf5::Id dataset(H5Dcreate2(s.file.id(), schema::kKernels, file_type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
-                              H5P_DEFAULT),
-                   H5Dclose);
-  if (dataset.get() < 0) s.file.fail(schema::kKernels, "cannot create dataset");
-  if (n > 0) {
-    std::vector<schema::KernelRow> rows;
-    rows.reserve(records.size());
-    for (const KernelRecord& r : records) {
-      // HDF5 only reads through the name pointer on write; the const_cast never leads to a write.
-      rows.push_back(schema::KernelRow{.name = const_cast<char*>(r.name.c_str()),
-                                       .start_ns = r.start_ns,
-                                       .end_ns = r.end_ns,
-                                       .grid_x = r.grid_x,
-                                       .grid_y = r.grid_y,
-                                       .grid_z = r.grid_z,
-                                       .block_x = r.block_x,
-                                       .block_y = r.block_y,
-                                       .block_z = r.block_z,
-                                       .registers = r.registers,
-                                       .shared_memory_bytes = r.shared_memory_bytes,
-                                       .candidate = r.candidate,
-                                       .group_size = r.group_size});
-    }
-    if (H5Dwrite(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0) {
-      s.file.fail(schema::kKernels, "cannot write records");
-    }
-  }
-  dataset.reset();
+  schema::write_kernel_records(s.file, records);
   s.file.flush();
   s.cost_written = true;
 }
