@@ -78,12 +78,6 @@ Id make_half_type() {
   return type;
 }
 
-hsize_t element_count(const Shape& shape) {
-  hsize_t n = 1;
-  for (hsize_t d : shape) n *= d;
-  return n;
-}
-
 }  // namespace
 
 std::string unpad(const char* data, size_t size, H5T_str_t padding) {
@@ -273,7 +267,7 @@ std::string File::read_string_attribute(const std::string& object, const std::st
   }
   if (H5Sget_simple_extent_npoints(space.get()) != 1) fail(where, "expected a single string");
   // Read in the file's own string type: no conversion, so nothing but the attribute's bytes is touched.
-  const size_t size = H5Tget_size(type.get());
+  const size_t size = static_cast<size_t>(element_count(where, {H5Tget_size(type.get())}));
   std::vector<char> buffer(size + 1, '\0');
   if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) fail(where, "cannot be read");
   return unpad(buffer.data(), size, H5Tget_strpad(type.get()));
@@ -394,18 +388,19 @@ Id select(const File& file, const std::string& path, hid_t file_space, const Sha
 
 }  // namespace
 
-void File::read_raw(const std::string& path, Dtype dtype, const Shape& shape, const Shape* start,
-                    const Shape* count, void* out) const {
-  Id dataset = open_dataset(path, dtype, shape);
+void File::read_raw(const std::string& path, hid_t dataset, Dtype dtype, const Shape* start, const Shape* count,
+                    void* out) const {
   Id memory = memory_type(dtype);
-  Id file_space(H5Dget_space(dataset.get()), H5Sclose);
+  Id file_space(H5Dget_space(dataset), H5Sclose);
   if (memory.get() < 0 || file_space.get() < 0) fail(path, "cannot set up read");
   Id memory_space;
   if (start != nullptr) memory_space = select(*this, path, file_space.get(), *start, *count);
-  if (element_count(start != nullptr ? *count : shape) == 0) return;
+  const hssize_t n = start != nullptr ? H5Sget_select_npoints(file_space.get()) : H5Sget_simple_extent_npoints(file_space.get());
+  if (n < 0) fail(path, "cannot read its dataspace");
+  if (n == 0) return;
   const hid_t mspace = start != nullptr ? memory_space.get() : H5S_ALL;
   const hid_t fspace = start != nullptr ? file_space.get() : H5S_ALL;
-  if (H5Dread(dataset.get(), memory.get(), mspace, fspace, H5P_DEFAULT, out) < 0) {
+  if (H5Dread(dataset, memory.get(), mspace, fspace, H5P_DEFAULT, out) < 0) {
     fail(path, "cannot read data (corrupt or truncated?)");
   }
 }
@@ -438,7 +433,7 @@ std::vector<std::string> File::read_strings(const std::string& path, hsize_t cou
   result.reserve(static_cast<size_t>(count));
   if (count == 0) return result;
   const size_t size = H5Tget_size(type.get());
-  std::vector<char> buffer(size * static_cast<size_t>(count) + 1, '\0');
+  std::vector<char> buffer(static_cast<size_t>(element_count(path, {count, size})) + 1, '\0');
   if (H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) {
     fail(path, "cannot read strings");
   }
@@ -464,6 +459,18 @@ void File::write_strings(const std::string& path, const std::vector<std::string>
   std::vector<char> buffer(size * values.size(), '\0');  // NUL-padded, as the type says
   for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * size));
   if (H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) fail(path, "cannot write strings");
+}
+
+hsize_t File::element_count(const std::string& path, const Shape& shape) const {
+  hsize_t n = 1;
+  for (hsize_t d : shape) {
+    if (d != 0 && n > kMaxElements / d) {
+      fail(path, "shape " + to_string(shape) + " is larger than svdit loads (" + std::to_string(kMaxElements) +
+                     " elements)");
+    }
+    n *= d;
+  }
+  return n;
 }
 
 void File::flush() {

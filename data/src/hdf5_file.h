@@ -48,6 +48,8 @@ enum class Dtype { float16, float32, float64, int32, int64, uint8, string };
 const char* to_string(Dtype dtype);
 
 using Shape = std::vector<hsize_t>;
+// The most elements svdit loads from one dataset (8 GiB of float32): a larger claim is a damaged file.
+inline constexpr hsize_t kMaxElements = hsize_t{1} << 31;
 std::string to_string(const Shape& shape);  // "[2, 3, 4]"
 
 // Maps a C++ element type to the Dtype it is stored as (uint16_t ↔ float16 raw bits).
@@ -113,12 +115,16 @@ class File {
   std::vector<std::string> read_strings(const std::string& path, hsize_t count) const;
   void write_strings(const std::string& path, const std::vector<std::string>& values);
 
+  // Elements of `shape`; throws FormatError naming `path` beyond kMaxElements (or on overflow).
+  hsize_t element_count(const std::string& path, const Shape& shape) const;
+
   void flush();  // pushes everything written so far to the OS, so a crash after it returns loses nothing
   void close();  // checked close; the destructor closes too, silently
 
  private:
   File(Id file, std::string source) : file_(std::move(file)), source_(std::move(source)) {}
-  void read_raw(const std::string& path, Dtype dtype, const Shape& shape, const Shape* start, const Shape* count,
+  // Reads the whole of an opened dataset, or [start, start + count) of it, into `out`.
+  void read_raw(const std::string& path, hid_t dataset, Dtype dtype, const Shape* start, const Shape* count,
                 void* out) const;
   void write_raw(const std::string& path, Dtype dtype, const Shape* start, const Shape* count,
                  const void* values, size_t num_values);
@@ -144,17 +150,18 @@ void silence_errors();
 
 template <class T>
 std::vector<T> File::read(const std::string& path, const Shape& shape) const {
-  hsize_t n = 1;
-  for (hsize_t d : shape) n *= d;
-  std::vector<T> values(static_cast<size_t>(n));
-  read_raw(path, dtype_of<T>(), shape, nullptr, nullptr, values.data());
+  // Check the dataset before allocating for it: a damaged file must not make us allocate what it claims.
+  Id dataset = open_dataset(path, dtype_of<T>(), shape);
+  std::vector<T> values(static_cast<size_t>(element_count(path, shape)));
+  read_raw(path, dataset.get(), dtype_of<T>(), nullptr, nullptr, values.data());
   return values;
 }
 
 template <class T>
 void File::read_slab(const std::string& path, const Shape& shape, const Shape& start, const Shape& count,
                      T* out) const {
-  read_raw(path, dtype_of<T>(), shape, &start, &count, out);
+  Id dataset = open_dataset(path, dtype_of<T>(), shape);
+  read_raw(path, dataset.get(), dtype_of<T>(), &start, &count, out);
 }
 
 template <class T>

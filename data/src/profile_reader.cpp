@@ -52,23 +52,23 @@ std::vector<KernelRecord> ProfileReader::kernel_records() const {
 
 namespace {
 
-size_t head_offset(const ProfileMeta& meta, const char* function, int64_t step, int64_t layer, int64_t head) {
+size_t head_offset(const ProfileMeta& meta, int64_t step, int64_t layer, int64_t head) {
   auto check = [&](const char* name, int64_t value, int64_t size) {
     if (value < 0 || value >= size) {
-      throw std::out_of_range(std::string("ProfileReader::") + function + ": " + name + " " + std::to_string(value) +
-                              " outside [0, " + std::to_string(size) + ")");
+      throw std::out_of_range(std::string("ProfileReader: ") + name + " " + std::to_string(value) + " outside [0, " +
+                              std::to_string(size) + ")");
     }
   };
   check("step", step, meta.num_steps());
   check("layer", layer, meta.layers);
   check("head", head, meta.heads);
-  return static_cast<size_t>((step * meta.layers + layer) * meta.heads + head);
+  return schema::head_index(meta, step, layer, head);
 }
 
 }  // namespace
 
 bool ProfileReader::maps_written(int64_t step, int64_t layer, int64_t head) const {
-  return state_->contents.maps_written[head_offset(meta(), "maps_written", step, layer, head)] != 0;
+  return state_->contents.maps_written[head_offset(meta(), step, layer, head)] != 0;
 }
 
 namespace {
@@ -98,22 +98,26 @@ float identity(float value) { return value; }
 
 }  // namespace
 
-std::vector<float> ProfileReader::pooled_map(int64_t step, int64_t layer, int64_t head) const {
-  if (!maps_written(step, layer, head)) {
-    throw std::logic_error("ProfileReader::pooled_map: the maps of (step " + std::to_string(step) + ", layer " +
-                           std::to_string(layer) + ", head " + std::to_string(head) +
+namespace {
+
+void require_maps(const ProfileReader& reader, const char* function, int64_t step, int64_t layer, int64_t head) {
+  if (!reader.maps_written(step, layer, head)) {
+    throw std::logic_error(std::string("ProfileReader::") + function + ": the maps of (step " + std::to_string(step) +
+                           ", layer " + std::to_string(layer) + ", head " + std::to_string(head) +
                            ") are not written yet; check maps_written() first");
   }
+}
+
+}  // namespace
+
+std::vector<float> ProfileReader::pooled_map(int64_t step, int64_t layer, int64_t head) const {
+  require_maps(*this, "pooled_map", step, layer, head);
   return read_map<uint16_t>(state_->file, schema::kPooled, schema::pooled_shape(meta()), step, layer, head,
                             hdf5::half_to_float);
 }
 
 std::vector<float> ProfileReader::frame_map(int64_t step, int64_t layer, int64_t head) const {
-  if (!maps_written(step, layer, head)) {
-    throw std::logic_error("ProfileReader::frame_map: the maps of (step " + std::to_string(step) + ", layer " +
-                           std::to_string(layer) + ", head " + std::to_string(head) +
-                           ") are not written yet; check maps_written() first");
-  }
+  require_maps(*this, "frame_map", step, layer, head);
   return read_map<float>(state_->file, schema::kFrames, schema::frames_shape(meta()), step, layer, head, identity);
 }
 

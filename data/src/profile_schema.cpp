@@ -1,8 +1,8 @@
 // Loading and validating a profile file; see profile_schema.h and docs/FORMATS.md "Profile (HDF5)".
 #include "profile_schema.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -191,6 +191,9 @@ Contents load(const File& file) {
   contents.candidates = read_candidates(file, contents.meta);
   const int64_t num_candidates = static_cast<int64_t>(contents.candidates.size());
   const Shape shape = measurement_shape(contents.meta, num_candidates);
+  // One map is read whole on demand; refuse now a layout whose maps no reader could hold.
+  const hsize_t g = dim(contents.meta.layout.num_blocks());
+  static_cast<void>(file.element_count(kPooled, {g, g}));
   contents.error = read_measurements(file, kError, shape, contents.complete, valid_error, "a finite relative MSE >= 0");
   contents.recall = read_measurements(file, kRecall, shape, contents.complete, valid_recall, "a mass in [0, 1]");
 
@@ -336,7 +339,7 @@ std::vector<KernelRecord> read_kernel_records(const File& file, int64_t num_cand
   Id memory = kernel_memory_type(name_size);
   if (memory.get() < 0) file.fail(kKernels, "cannot set up read");
   const size_t row_size = kernel_row_size(name_size);
-  std::vector<unsigned char> rows(row_size * static_cast<size_t>(shape[0]));
+  std::vector<unsigned char> rows(static_cast<size_t>(file.element_count(kKernels, {shape[0], row_size})));
   if (rows.empty()) return {};
   if (H5Dread(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0) {
     file.fail(kKernels, "cannot read records (corrupt, or a member of an unconvertible type)");

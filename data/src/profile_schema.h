@@ -45,6 +45,10 @@ hdf5::Shape measurement_shape(const ProfileMeta& meta, int64_t num_candidates); 
 hdf5::Shape pooled_shape(const ProfileMeta& meta);                                // [step, layer, head, G, G]
 hdf5::Shape frames_shape(const ProfileMeta& meta);                                // [step, layer, head, F, F]
 hdf5::Shape maps_written_shape(const ProfileMeta& meta);                          // [step, layer, head]
+// Flat index of (step, layer, head) in a [step, layer, head] array; indices are the caller's to check.
+inline size_t head_index(const ProfileMeta& meta, int64_t step, int64_t layer, int64_t head) {
+  return static_cast<size_t>((step * meta.layers + layer) * meta.heads + head);
+}
 
 // Everything a profile file holds except the maps and kernel records (read lazily).
 struct Contents {

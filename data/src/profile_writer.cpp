@@ -256,7 +256,7 @@ bool ProfileWriter::maps_written(int64_t step, int64_t layer, int64_t head) cons
   check_index("maps_written", "step", step, s.meta.num_steps());
   check_index("maps_written", "layer", layer, s.meta.layers);
   check_index("maps_written", "head", head, s.meta.heads);
-  return s.maps_written[static_cast<size_t>((step * s.meta.layers + layer) * s.meta.heads + head)] != 0;
+  return s.maps_written[schema::head_index(s.meta, step, layer, head)] != 0;
 }
 
 bool ProfileWriter::cost_written() const { return state().cost_written; }
@@ -337,7 +337,7 @@ void ProfileWriter::write_maps(int64_t step, int64_t layer, int64_t head, std::s
   const uint8_t one = 1;
   s.file.write_slab(schema::kMapsWritten, {dim(step), dim(layer), dim(head)}, {1, 1, 1}, &one);
   s.file.flush();
-  s.maps_written[static_cast<size_t>((step * s.meta.layers + layer) * s.meta.heads + head)] = 1;
+  s.maps_written[schema::head_index(s.meta, step, layer, head)] = 1;
 }
 
 void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRecord> records) {

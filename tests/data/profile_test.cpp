@@ -179,11 +179,16 @@ void set_string_attribute(hid_t file, const char* object, const char* name, cons
   H5Tclose(type);
 }
 
+// Replaces an integer attribute (delete and create: HDF5 1.10.8 fails H5Awrite on an attribute in dense storage,
+// as /meta's are).
 void set_int_attribute(hid_t file, const char* object, const char* name, int64_t value) {
-  const hid_t attr = H5Aopen_by_name(file, object, name, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(H5Adelete_by_name(file, object, name, H5P_DEFAULT), 0);
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t attr = H5Acreate_by_name(file, object, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   ASSERT_GE(attr, 0);
   ASSERT_GE(H5Awrite(attr, H5T_NATIVE_INT64, &value), 0);
   H5Aclose(attr);
+  H5Sclose(space);
 }
 
 // Replaces dataset `path` by a float dataset of `dims` (zero-filled) and element type `type`.
@@ -580,6 +585,14 @@ TEST_F(ProfileTest, RefusesAWrongDtype) {
     replace_dataset(file, "/error", {kPrompts, kSteps, kLayers, kHeads, kCandidates}, H5T_IEEE_F64LE);
   });
   expect_refused(path, "/error", "expected dtype float32, found float64");
+}
+
+TEST_F(ProfileTest, RefusesAnImplausiblyLargeLayoutBeforeAllocating) {
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  // 150000 frames of 32 tokens: G = 75000 blocks, so one [G, G] map would be 5.6e9 elements.
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "frames", 150000); });
+  expect_refused(path, "/maps/pooled", "larger than svdit loads");
 }
 
 TEST_F(ProfileTest, RefusesNaNInACompleteProfile) {
