@@ -43,7 +43,7 @@ class Random {
     return z ^ (z >> 31);
   }
   double uniform() { return static_cast<double>(next() >> 11) * 0x1p-53; }  // [0, 1)
-  double normal() {                                                        // Box–Muller
+  double normal() {                                                         // Box–Muller
     const double u = 1.0 - uniform();
     return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * std::numbers::pi * uniform());
   }
@@ -58,7 +58,8 @@ ProfileMeta sample_meta() {
   meta.layers = kLayers;
   meta.heads = kHeads;
   meta.head_dim = 64;
-  meta.layout = TokenLayout{.frames = 6, .height = 8, .width = 12, .text_prefix = 0, .text_suffix = 0, .block_size = 64};
+  meta.layout =
+      TokenLayout{.frames = 6, .height = 8, .width = 12, .text_prefix = 0, .text_suffix = 0, .block_size = 64};
   meta.dtype = "float32";
   meta.sampling_steps = 10;
   meta.steps = {0, 4, 9};
@@ -124,7 +125,7 @@ enum class HeadKind {
 HeadKind head_kind(int64_t layer, int64_t head) {
   if (layer == 2 && head == 5) return HeadKind::diffuse;
   static constexpr HeadKind kCycle[] = {HeadKind::local, HeadKind::temporal, HeadKind::sink,
-                                        HeadKind::local, HeadKind::global, HeadKind::temporal};
+                                        HeadKind::local, HeadKind::global,   HeadKind::temporal};
   return kCycle[(layer + head) % 6];
 }
 
@@ -267,8 +268,8 @@ CostTable sample_cost(const std::vector<ProfileCandidate>& candidates, Random& r
   for (const ProfileCandidate& c : candidates) {
     for (int64_t g = 1; g <= kHeads; ++g) {
       const double jitter = 1.0 + 0.03 * (2.0 * random.uniform() - 1.0);
-      const double us = c.pattern.is_skip() ? 0.0
-                                            : (4.0 + 60.0 * c.block_density * std::pow(static_cast<double>(g), 0.85)) * jitter;
+      const double us =
+          c.pattern.is_skip() ? 0.0 : (4.0 + 60.0 * c.block_density * std::pow(static_cast<double>(g), 0.85)) * jitter;
       cost.us.push_back(us);
     }
   }
@@ -328,8 +329,8 @@ void make_sample(const std::string& out) {
       std::vector<std::vector<float>> recall = error;
       for (int64_t head = 0; head < kHeads; ++head) {
         const HeadKind kind = head_kind(layer, head);
-        std::vector<double> pooled(static_cast<size_t>(g * g), 0.0);   // [G, G], mean over prompts
-        std::vector<double> frames(static_cast<size_t>(f * f), 0.0);   // [F, F], mean over prompts
+        std::vector<double> pooled(static_cast<size_t>(g * g), 0.0);  // [G, G], mean over prompts
+        std::vector<double> frames(static_cast<size_t>(f * f), 0.0);  // [F, F], mean over prompts
         for (int64_t prompt = 0; prompt < meta.num_prompts(); ++prompt) {
           const std::vector<double> probabilities = attention(kind, layout, step, layer, random);
           const std::vector<double> v = values(kind, layout, random);

@@ -186,7 +186,8 @@ File File::open(const std::filesystem::path& path, bool writable) {
   silence_errors();
   const std::string source = path.string();
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw FormatError(source, "file", "does not exist or is not a regular file");
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw FormatError(source, "file", "does not exist or is not a regular file");
   const htri_t is_hdf5 = H5Fis_hdf5(source.c_str());
   if (is_hdf5 == 0) throw FormatError(source, "file", "not an HDF5 file (no HDF5 signature found)");
   if (is_hdf5 < 0) throw FormatError(source, "file", "cannot be read: " + last_error());
@@ -314,7 +315,8 @@ void replace_attribute(const File& file, const std::string& object, const std::s
 void File::write_attribute(const std::string& object, const std::string& name, const std::string& value) {
   Id type = string_type(std::max<size_t>(value.size(), 1));  // HDF5 refuses a zero-size type
   if (type.get() < 0) fail(attribute_object(object, name), "cannot create string type");
-  replace_attribute(*this, object, name, type.get(), [&](hid_t attr) { return H5Awrite(attr, type.get(), value.c_str()); });
+  replace_attribute(*this, object, name, type.get(),
+                    [&](hid_t attr) { return H5Awrite(attr, type.get(), value.c_str()); });
 }
 
 void File::write_attribute(const std::string& object, const std::string& name, int64_t value) {
@@ -358,7 +360,8 @@ void File::create_dataset(const std::string& path, Dtype dtype, const Shape& sha
     ok = ok && H5Pset_chunk(dcpl.get(), static_cast<int>(layout.chunk.size()), layout.chunk.data()) >= 0;
     // Shuffle groups the bytes of each element position, which lets deflate find the runs in float data.
     if (layout.deflate > 0) {
-      ok = ok && H5Pset_shuffle(dcpl.get()) >= 0 && H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.deflate)) >= 0;
+      ok = ok && H5Pset_shuffle(dcpl.get()) >= 0 &&
+           H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.deflate)) >= 0;
     }
     // A checksum per chunk: a damaged chunk is an error on read, never garbage handed to the decompressor.
     ok = ok && H5Pset_fletcher32(dcpl.get()) >= 0;
@@ -395,7 +398,8 @@ void File::read_raw(const std::string& path, hid_t dataset, Dtype dtype, const S
   if (memory.get() < 0 || file_space.get() < 0) fail(path, "cannot set up read");
   Id memory_space;
   if (start != nullptr) memory_space = select(*this, path, file_space.get(), *start, *count);
-  const hssize_t n = start != nullptr ? H5Sget_select_npoints(file_space.get()) : H5Sget_simple_extent_npoints(file_space.get());
+  const hssize_t n =
+      start != nullptr ? H5Sget_select_npoints(file_space.get()) : H5Sget_simple_extent_npoints(file_space.get());
   if (n < 0) fail(path, "cannot read its dataspace");
   if (n == 0) return;
   const hid_t mspace = start != nullptr ? memory_space.get() : H5S_ALL;
@@ -405,8 +409,8 @@ void File::read_raw(const std::string& path, hid_t dataset, Dtype dtype, const S
   }
 }
 
-void File::write_raw(const std::string& path, Dtype dtype, const Shape* start, const Shape* count,
-                     const void* values, size_t num_values) {
+void File::write_raw(const std::string& path, Dtype dtype, const Shape* start, const Shape* count, const void* values,
+                     size_t num_values) {
   Id dataset(H5Dopen2(file_.get(), path.c_str(), H5P_DEFAULT), H5Dclose);
   if (dataset.get() < 0) fail(path, "cannot open dataset for writing");
   Id memory = memory_type(dtype);
@@ -457,16 +461,18 @@ void File::write_strings(const std::string& path, const std::vector<std::string>
   if (dataset.get() < 0) fail(path, "cannot create dataset");
   if (values.empty()) return;
   std::vector<char> buffer(size * values.size(), '\0');  // NUL-padded, as the type says
-  for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * size));
-  if (H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0) fail(path, "cannot write strings");
+  for (size_t i = 0; i < values.size(); ++i)
+    std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * size));
+  if (H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0)
+    fail(path, "cannot write strings");
 }
 
 hsize_t File::element_count(const std::string& path, const Shape& shape) const {
   hsize_t n = 1;
   for (hsize_t d : shape) {
     if (d != 0 && n > kMaxElements / d) {
-      fail(path, "shape " + to_string(shape) + " is larger than svdit loads (" + std::to_string(kMaxElements) +
-                     " elements)");
+      fail(path,
+           "shape " + to_string(shape) + " is larger than svdit loads (" + std::to_string(kMaxElements) + " elements)");
     }
     n *= d;
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,13 +55,15 @@ std::string to_string(const Shape& shape);  // "[2, 3, 4]"
 
 // Maps a C++ element type to the Dtype it is stored as (uint16_t ↔ float16 raw bits).
 template <class T>
-constexpr Dtype dtype_of();
-template <> constexpr Dtype dtype_of<uint16_t>() { return Dtype::float16; }
-template <> constexpr Dtype dtype_of<float>() { return Dtype::float32; }
-template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
-template <> constexpr Dtype dtype_of<int32_t>() { return Dtype::int32; }
-template <> constexpr Dtype dtype_of<int64_t>() { return Dtype::int64; }
-template <> constexpr Dtype dtype_of<uint8_t>() { return Dtype::uint8; }
+constexpr Dtype dtype_of() {
+  if constexpr (std::is_same_v<T, uint16_t>) return Dtype::float16;
+  else if constexpr (std::is_same_v<T, float>) return Dtype::float32;
+  else if constexpr (std::is_same_v<T, double>) return Dtype::float64;
+  else if constexpr (std::is_same_v<T, int32_t>) return Dtype::int32;
+  else if constexpr (std::is_same_v<T, int64_t>) return Dtype::int64;
+  else if constexpr (std::is_same_v<T, uint8_t>) return Dtype::uint8;
+  else static_assert(sizeof(T) == 0, "no HDF5 element type for this C++ type");
+}
 
 // How a new dataset is laid out. Empty chunk = contiguous. Fill: the value unwritten elements read as (a
 // pointer to one element of the dataset's type), or nullptr for HDF5's default zero.
@@ -104,8 +107,7 @@ class File {
   template <class T>
   std::vector<T> read(const std::string& path, const Shape& shape) const;
   template <class T>
-  void read_slab(const std::string& path, const Shape& shape, const Shape& start, const Shape& count,
-                 T* out) const;
+  void read_slab(const std::string& path, const Shape& shape, const Shape& start, const Shape& count, T* out) const;
   template <class T>
   void write(const std::string& path, const std::vector<T>& values);
   template <class T>
@@ -126,8 +128,8 @@ class File {
   // Reads the whole of an opened dataset, or [start, start + count) of it, into `out`.
   void read_raw(const std::string& path, hid_t dataset, Dtype dtype, const Shape* start, const Shape* count,
                 void* out) const;
-  void write_raw(const std::string& path, Dtype dtype, const Shape* start, const Shape* count,
-                 const void* values, size_t num_values);
+  void write_raw(const std::string& path, Dtype dtype, const Shape* start, const Shape* count, const void* values,
+                 size_t num_values);
 
   Id file_;
   std::string source_;
@@ -136,7 +138,7 @@ class File {
 // Numeric element types: the type stored in files (little-endian) and the in-memory type (native).
 Id file_type(Dtype dtype);
 Id memory_type(Dtype dtype);
-Id string_type(size_t size);  // fixed-length, NUL-padded UTF-8 of `size` bytes (≥ 1)
+Id string_type(size_t size);            // fixed-length, NUL-padded UTF-8 of `size` bytes (≥ 1)
 std::string describe_type(hid_t type);  // "float32", "int64", "string", "variable-length string", "compound" …
 // Checks a type against a Dtype by class, size and signedness (float16 also by its bit layout; string: fixed-length).
 bool matches(hid_t type, Dtype dtype);

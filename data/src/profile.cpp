@@ -56,7 +56,8 @@ void validate(const std::vector<ProfileCandidate>& candidates, const TokenLayout
     const ProfileCandidate& candidate = candidates[c];
     const std::string row = "row " + std::to_string(c);
     if (candidate.id < 0 || !seen.insert(candidate.id).second) {
-      throw FormatError(source, "/candidates/id", row + ": expected a unique id >= 0, found " + std::to_string(candidate.id));
+      throw FormatError(source, "/candidates/id",
+                        row + ": expected a unique id >= 0, found " + std::to_string(candidate.id));
     }
     validate(candidate.pattern, layout, source, "/candidates/components[" + std::to_string(c) + "]");
     auto density = [&](double value, const char* object) {

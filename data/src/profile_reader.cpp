@@ -80,7 +80,8 @@ std::vector<float> read_map(const hdf5::File& file, const char* path, const hdf5
                             int64_t layer, int64_t head, float (*to_float)(Stored)) {
   const hsize_t n = shape[3];
   std::vector<Stored> stored(static_cast<size_t>(n * n));
-  file.read_slab(path, shape, {static_cast<hsize_t>(step), static_cast<hsize_t>(layer), static_cast<hsize_t>(head), 0, 0},
+  file.read_slab(path, shape,
+                 {static_cast<hsize_t>(step), static_cast<hsize_t>(layer), static_cast<hsize_t>(head), 0, 0},
                  {1, 1, 1, n, n}, stored.data());
   std::vector<float> map(stored.size());
   for (size_t i = 0; i < map.size(); ++i) {

@@ -5,9 +5,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "svdit/data/error.h"
 #include "svdit/data/pattern.h"
@@ -102,7 +101,8 @@ std::vector<ProfileCandidate> read_candidates(const File& file, const ProfileMet
   for (size_t c = 0; c < candidates.size(); ++c) {
     const std::string object = std::string(kCandidateComponents) + "[" + std::to_string(c) + "]";
     const nlohmann::json json = nlohmann::json::parse(components[c], nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) file.fail(object, "expected JSON (a list of pattern components), found text that is not JSON");
+    if (json.is_discarded())
+      file.fail(object, "expected JSON (a list of pattern components), found text that is not JSON");
     candidates[c] = ProfileCandidate{.id = ids[c],
                                      .pattern = pattern_from_json(json, file.source(), object),
                                      .block_density = block_density[c],
@@ -137,12 +137,14 @@ std::optional<CostTable> read_cost(const File& file, const ProfileMeta& meta, in
   CostTable cost;
   cost.source = file.read_string_attribute(kCost, "source");
   if (cost.source != "cupti" && cost.source != "cpu-wallclock") {
-    file.fail(std::string(kCost) + " attribute source", "expected \"cupti\" or \"cpu-wallclock\", found \"" + cost.source + "\"");
+    file.fail(std::string(kCost) + " attribute source",
+              "expected \"cupti\" or \"cpu-wallclock\", found \"" + cost.source + "\"");
   }
   cost.device = file.read_string_attribute(kCost, "device");
   cost.repetitions = file.read_int_attribute(kCost, "repetitions");
   if (cost.repetitions < 1) {
-    file.fail(std::string(kCost) + " attribute repetitions", "expected >= 1, found " + std::to_string(cost.repetitions));
+    file.fail(std::string(kCost) + " attribute repetitions",
+              "expected >= 1, found " + std::to_string(cost.repetitions));
   }
   const Shape shape = file.dataset_shape(kCostTable);
   if (shape.size() != 2 || shape[0] != dim(num_candidates) || shape[1] < 1 || shape[1] > dim(meta.heads)) {
@@ -176,9 +178,7 @@ Shape frames_shape(const ProfileMeta& meta) {
   const hsize_t f = dim(meta.layout.frames);
   return {dim(meta.num_steps()), dim(meta.layers), dim(meta.heads), f, f};
 }
-Shape maps_written_shape(const ProfileMeta& meta) {
-  return {dim(meta.num_steps()), dim(meta.layers), dim(meta.heads)};
-}
+Shape maps_written_shape(const ProfileMeta& meta) { return {dim(meta.num_steps()), dim(meta.layers), dim(meta.heads)}; }
 
 bool valid_error(float value) { return std::isfinite(value) && value >= 0.0f; }
 bool valid_recall(float value) { return value >= 0.0f && value <= 1.0f + static_cast<float>(kRecallSlack); }
@@ -205,8 +205,8 @@ Contents load(const File& file) {
   for (size_t i = 0; i < contents.maps_written.size(); ++i) {
     const uint8_t flag = contents.maps_written[i];
     if (flag > 1) {
-      file.fail(kMapsWritten, "element " + position(i, written_shape) + " [step, layer, head]: expected 0 or 1, found " +
-                                  std::to_string(flag));
+      file.fail(kMapsWritten, "element " + position(i, written_shape) +
+                                  " [step, layer, head]: expected 0 or 1, found " + std::to_string(flag));
     }
     if (flag == 0 && contents.complete) {
       file.fail(kMapsWritten, "element " + position(i, written_shape) +
@@ -279,8 +279,8 @@ void write_kernel_records(File& file, std::span<const KernelRecord> records) {
   if (n > 0) {
     // A tracer emits thousands of records that differ in a few fields: chunk and compress them.
     const hsize_t chunk = std::min<hsize_t>(n, 4096);
-    if (H5Pset_chunk(dcpl.get(), 1, &chunk) < 0 || H5Pset_shuffle(dcpl.get()) < 0 || H5Pset_deflate(dcpl.get(), 4) < 0 ||
-        H5Pset_fletcher32(dcpl.get()) < 0) {
+    if (H5Pset_chunk(dcpl.get(), 1, &chunk) < 0 || H5Pset_shuffle(dcpl.get()) < 0 ||
+        H5Pset_deflate(dcpl.get(), 4) < 0 || H5Pset_fletcher32(dcpl.get()) < 0) {
       file.fail(kKernels, "cannot set up chunking");
     }
   }
@@ -292,8 +292,8 @@ void write_kernel_records(File& file, std::span<const KernelRecord> records) {
   std::vector<unsigned char> rows(row_size * records.size(), 0);  // names NUL-padded
   for (size_t i = 0; i < records.size(); ++i) {
     const KernelRecord& r = records[i];
-    const KernelNumbers numbers{r.start_ns, r.end_ns,    r.grid_x,    r.grid_y,   r.grid_z,
-                                r.block_x,  r.block_y,   r.block_z,   r.registers, r.shared_memory_bytes,
+    const KernelNumbers numbers{r.start_ns,  r.end_ns,    r.grid_x,  r.grid_y,    r.grid_z,
+                                r.block_x,   r.block_y,   r.block_z, r.registers, r.shared_memory_bytes,
                                 r.candidate, r.group_size};
     unsigned char* row = rows.data() + i * row_size;
     std::memcpy(row, r.name.data(), r.name.size());
@@ -333,7 +333,8 @@ std::vector<KernelRecord> read_kernel_records(const File& file, int64_t num_cand
   for (const NumericMember& m : numeric_members()) {
     Id t = member_type(m.name);
     if (H5Tget_class(t.get()) != H5T_INTEGER) {
-      file.fail(kKernels, std::string("member \"") + m.name + "\": expected an integer, found " + hdf5::describe_type(t.get()));
+      file.fail(kKernels,
+                std::string("member \"") + m.name + "\": expected an integer, found " + hdf5::describe_type(t.get()));
     }
   }
   Id memory = kernel_memory_type(name_size);

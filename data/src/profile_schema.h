@@ -41,10 +41,11 @@ inline constexpr double kRecallSlack = 1e-4;
 inline constexpr double kRowSumTolerance = 1e-2;
 
 // Shapes of the datasets, from meta and the number of candidates.
-hdf5::Shape measurement_shape(const ProfileMeta& meta, int64_t num_candidates);  // [prompt, step, layer, head, candidate]
-hdf5::Shape pooled_shape(const ProfileMeta& meta);                                // [step, layer, head, G, G]
-hdf5::Shape frames_shape(const ProfileMeta& meta);                                // [step, layer, head, F, F]
-hdf5::Shape maps_written_shape(const ProfileMeta& meta);                          // [step, layer, head]
+hdf5::Shape measurement_shape(const ProfileMeta& meta,
+                              int64_t num_candidates);    // [prompt, step, layer, head, candidate]
+hdf5::Shape pooled_shape(const ProfileMeta& meta);        // [step, layer, head, G, G]
+hdf5::Shape frames_shape(const ProfileMeta& meta);        // [step, layer, head, F, F]
+hdf5::Shape maps_written_shape(const ProfileMeta& meta);  // [step, layer, head]
 // Flat index of (step, layer, head) in a [step, layer, head] array; indices are the caller's to check.
 inline size_t head_index(const ProfileMeta& meta, int64_t step, int64_t layer, int64_t head) {
   return static_cast<size_t>((step * meta.layers + layer) * meta.heads + head);
@@ -54,9 +55,9 @@ inline size_t head_index(const ProfileMeta& meta, int64_t step, int64_t layer, i
 struct Contents {
   ProfileMeta meta;
   std::vector<ProfileCandidate> candidates;
-  Array5<float> error;                 // [prompt, step, layer, head, candidate]
-  Array5<float> recall;                // [prompt, step, layer, head, candidate]
-  std::vector<uint8_t> maps_written;   // [step, layer, head] 0/1
+  Array5<float> error;                // [prompt, step, layer, head, candidate]
+  Array5<float> recall;               // [prompt, step, layer, head, candidate]
+  std::vector<uint8_t> maps_written;  // [step, layer, head] 0/1
   std::optional<CostTable> cost;
   bool complete = false;
 };

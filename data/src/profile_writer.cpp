@@ -12,10 +12,9 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "hdf5_file.h"
 #include "hdf5_float16.h"
@@ -317,8 +316,8 @@ void ProfileWriter::write_maps(int64_t step, int64_t layer, int64_t head, std::s
         }
         sum += value;
       }
-      const bool ok = sums_to_one ? std::abs(sum - 1.0) <= schema::kRowSumTolerance
-                                  : sum <= 1.0 + schema::kRowSumTolerance;
+      const bool ok =
+          sums_to_one ? std::abs(sum - 1.0) <= schema::kRowSumTolerance : sum <= 1.0 + schema::kRowSumTolerance;
       if (!ok) {
         throw std::invalid_argument(std::string("ProfileWriter::") + fn + ": " + name + " row " + std::to_string(row) +
                                     " sums to " + std::to_string(sum) + ", expected " + (sums_to_one ? "1" : "<= 1") +
@@ -332,7 +331,8 @@ void ProfileWriter::write_maps(int64_t step, int64_t layer, int64_t head, std::s
   std::vector<uint16_t> half(pooled.size());
   for (size_t i = 0; i < pooled.size(); ++i) half[i] = hdf5::float_to_half(pooled[i]);
   s.file.write_slab(schema::kPooled, {dim(step), dim(layer), dim(head), 0, 0}, {1, 1, 1, dim(g), dim(g)}, half.data());
-  s.file.write_slab(schema::kFrames, {dim(step), dim(layer), dim(head), 0, 0}, {1, 1, 1, dim(f), dim(f)}, frames.data());
+  s.file.write_slab(schema::kFrames, {dim(step), dim(layer), dim(head), 0, 0}, {1, 1, 1, dim(f), dim(f)},
+                    frames.data());
   // The flag goes last: a map is "written" only once both maps are in the file.
   const uint8_t one = 1;
   s.file.write_slab(schema::kMapsWritten, {dim(step), dim(layer), dim(head)}, {1, 1, 1}, &one);
@@ -351,13 +351,14 @@ void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRec
   require(table.source == "cupti" || table.source == "cpu-wallclock",
           "source must be \"cupti\" or \"cpu-wallclock\", got \"" + table.source + "\"");
   require(table.repetitions >= 1, "repetitions must be >= 1, got " + std::to_string(table.repetitions));
-  require(table.num_candidates == num_candidates,
-          "num_candidates is " + std::to_string(table.num_candidates) + ", the profile has " + std::to_string(num_candidates));
-  require(table.max_group >= 1 && table.max_group <= s.meta.heads,
-          "max_group must be in [1, heads = " + std::to_string(s.meta.heads) + "], got " + std::to_string(table.max_group));
+  require(table.num_candidates == num_candidates, "num_candidates is " + std::to_string(table.num_candidates) +
+                                                      ", the profile has " + std::to_string(num_candidates));
+  require(
+      table.max_group >= 1 && table.max_group <= s.meta.heads,
+      "max_group must be in [1, heads = " + std::to_string(s.meta.heads) + "], got " + std::to_string(table.max_group));
   require(table.us.size() == static_cast<size_t>(num_candidates * table.max_group),
-          "us has " + std::to_string(table.us.size()) + " values, expected [candidate, group_size - 1] = " +
-              std::to_string(num_candidates * table.max_group));
+          "us has " + std::to_string(table.us.size()) +
+              " values, expected [candidate, group_size - 1] = " + std::to_string(num_candidates * table.max_group));
   for (size_t i = 0; i < table.us.size(); ++i) {
     require(std::isfinite(table.us[i]) && table.us[i] >= 0.0,
             "us[" + std::to_string(i) + "] must be a finite time >= 0, got " + std::to_string(table.us[i]));

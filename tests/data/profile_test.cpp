@@ -39,7 +39,8 @@ ProfileMeta small_meta() {
   meta.heads = kHeads;
   meta.head_dim = 64;
   // P = 32, 128 video tokens + 20 text tokens at the end: S = 148, G = 3 (the last block partial).
-  meta.layout = TokenLayout{.frames = 4, .height = 4, .width = 8, .text_prefix = 0, .text_suffix = 20, .block_size = 64};
+  meta.layout =
+      TokenLayout{.frames = 4, .height = 4, .width = 8, .text_prefix = 0, .text_suffix = 20, .block_size = 64};
   meta.dtype = "bfloat16";
   meta.sampling_steps = 8;
   meta.steps = {0, 5};
@@ -73,8 +74,7 @@ float recall_value(int64_t p, int64_t s, int64_t l, int64_t h, int64_t c) {
   if (c == 1) return 0.0f;
   return 0.5f + 0.01f * static_cast<float>(c) + 0.001f * static_cast<float>(p * 100 + s * 50 + l * 10 + h);
 }
-std::vector<float> slice(float (*value)(int64_t, int64_t, int64_t, int64_t, int64_t), int64_t p, int64_t s,
-                         int64_t l) {
+std::vector<float> slice(float (*value)(int64_t, int64_t, int64_t, int64_t, int64_t), int64_t p, int64_t s, int64_t l) {
   std::vector<float> out;  // [head, candidate]
   for (int64_t h = 0; h < kHeads; ++h) {
     for (int64_t c = 0; c < kCandidates; ++c) out.push_back(value(p, s, l, h, c));
@@ -89,13 +89,15 @@ std::vector<float> map_values(int64_t n, double row_sum, int64_t s, int64_t l, i
   for (int64_t r = 0; r < n; ++r) {
     std::vector<double> raw(static_cast<size_t>(n));
     double total = 0.0;
-    for (int64_t k = 0; k < n; ++k) total += raw[static_cast<size_t>(k)] = 1.0 + static_cast<double>((r + k + s + 2 * l + 3 * h) % 3);
+    for (int64_t k = 0; k < n; ++k)
+      total += raw[static_cast<size_t>(k)] = 1.0 + static_cast<double>((r + k + s + 2 * l + 3 * h) % 3);
     if (r == 0) {
       raw[0] = 3e-6 * total;  // ≈ 3e-6 after normalising: below fp16's smallest normal (6.1e-5)
       total = 0.0;
       for (double v : raw) total += v;
     }
-    for (int64_t k = 0; k < n; ++k) map[static_cast<size_t>(r * n + k)] = static_cast<float>(raw[static_cast<size_t>(k)] / total * row_sum);
+    for (int64_t k = 0; k < n; ++k)
+      map[static_cast<size_t>(r * n + k)] = static_cast<float>(raw[static_cast<size_t>(k)] / total * row_sum);
   }
   return map;
 }
@@ -107,10 +109,15 @@ std::vector<float> frame_values(const ProfileMeta& m, int64_t s, int64_t l, int6
 }
 
 CostTable small_cost() {
-  CostTable cost{.source = "cpu-wallclock", .device = "test cpu", .repetitions = 5, .num_candidates = kCandidates,
-                 .max_group = 2, .us = {}};
+  CostTable cost{.source = "cpu-wallclock",
+                 .device = "test cpu",
+                 .repetitions = 5,
+                 .num_candidates = kCandidates,
+                 .max_group = 2,
+                 .us = {}};
   for (int64_t c = 0; c < kCandidates; ++c) {
-    for (int64_t g = 1; g <= 2; ++g) cost.us.push_back(c == 1 ? 0.0 : 10.0 * static_cast<double>(c + 1) * std::pow(static_cast<double>(g), 0.8));
+    for (int64_t g = 1; g <= 2; ++g)
+      cost.us.push_back(c == 1 ? 0.0 : 10.0 * static_cast<double>(c + 1) * std::pow(static_cast<double>(g), 0.8));
   }
   return cost;
 }
@@ -220,8 +227,7 @@ class ProfileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("svdit_profile_test_" + std::to_string(::getpid()) + "_" + info->name());
+    dir_ = fs::temp_directory_path() / ("svdit_profile_test_" + std::to_string(::getpid()) + "_" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -574,7 +580,9 @@ TEST_F(ProfileTest, RefusesAMissingAttribute) {
 TEST_F(ProfileTest, RefusesAWrongShape) {
   const fs::path path = dir_ / "p.h5";
   write_complete_profile(path);
-  edit_h5(path, [](hid_t file) { replace_dataset(file, "/recall", {kPrompts, kSteps, kLayers, kHeads}, H5T_IEEE_F32LE); });
+  edit_h5(path, [](hid_t file) {
+    replace_dataset(file, "/recall", {kPrompts, kSteps, kLayers, kHeads}, H5T_IEEE_F32LE);
+  });
   expect_refused(path, "/recall", "expected shape [2, 2, 2, 3, 4], found [2, 2, 2, 3]");
 }
 
@@ -643,7 +651,8 @@ TEST(SampleProfile, MatchesItsSpecificationAndIsPlausible) {
   EXPECT_EQ(m.layers, 4);
   EXPECT_EQ(m.heads, 6);
   EXPECT_EQ(m.head_dim, 64);
-  EXPECT_EQ(m.layout, (TokenLayout{.frames = 6, .height = 8, .width = 12, .text_prefix = 0, .text_suffix = 0, .block_size = 64}));
+  EXPECT_EQ(m.layout,
+            (TokenLayout{.frames = 6, .height = 8, .width = 12, .text_prefix = 0, .text_suffix = 0, .block_size = 64}));
   EXPECT_EQ(r.num_blocks(), 9);
   EXPECT_EQ(m.steps, (std::vector<int64_t>{0, 4, 9}));
   EXPECT_EQ(m.sampling_steps, 10);
@@ -721,7 +730,7 @@ TEST(SampleProfile, MatchesItsSpecificationAndIsPlausible) {
         EXPECT_EQ(cost.time_us(c, g), 0.0);  // skip computes nothing
         continue;
       }
-      EXPECT_GT(cost.time_us(c, g), cost.time_us(c, g - 1));  // more heads take longer …
+      EXPECT_GT(cost.time_us(c, g), cost.time_us(c, g - 1));                       // more heads take longer …
       EXPECT_LT(cost.time_us(c, g), cost.time_us(c, 1) * static_cast<double>(g));  // … but fusing them pays
     }
   }

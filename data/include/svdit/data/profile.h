@@ -65,8 +65,8 @@ struct CostTable {
   std::string device;       // e.g. "NVIDIA H100 80GB HBM3"
   int64_t repetitions = 0;  // timed launches per entry; the entry is their median
   int64_t num_candidates = 0;
-  int64_t max_group = 0;    // group sizes 1 … max_group were measured (max_group ≤ heads)
-  std::vector<double> us;   // [candidate, group_size - 1] median time in µs of one launch of group_size heads
+  int64_t max_group = 0;   // group sizes 1 … max_group were measured (max_group ≤ heads)
+  std::vector<double> us;  // [candidate, group_size - 1] median time in µs of one launch of group_size heads
 
   size_t index(int64_t candidate, int64_t group_size) const;  // throws std::out_of_range
   double time_us(int64_t candidate, int64_t group_size) const { return us[index(candidate, group_size)]; }
@@ -76,15 +76,15 @@ struct CostTable {
 
 // One kernel launch as the tracer recorded it (raw material behind CostTable).
 struct KernelRecord {
-  std::string name;             // kernel (demangled) name
-  int64_t start_ns = 0;         // device timestamps, ns
+  std::string name;      // kernel (demangled) name
+  int64_t start_ns = 0;  // device timestamps, ns
   int64_t end_ns = 0;
   int32_t grid_x = 0, grid_y = 0, grid_z = 0;
   int32_t block_x = 0, block_y = 0, block_z = 0;
-  int32_t registers = 0;        // registers per thread
+  int32_t registers = 0;            // registers per thread
   int64_t shared_memory_bytes = 0;  // static + dynamic shared memory per block
-  int32_t candidate = -1;       // candidate index it measured; -1 for a launch that is no candidate's
-  int32_t group_size = 0;       // heads fused in the launch
+  int32_t candidate = -1;           // candidate index it measured; -1 for a launch that is no candidate's
+  int32_t group_size = 0;           // heads fused in the launch
   bool operator==(const KernelRecord&) const = default;
 };
 
