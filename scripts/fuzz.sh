@@ -6,6 +6,7 @@
 # Environment: SVDIT_FUZZ_BUILD (build dir, default <repo>/build-fuzz), SVDIT_FUZZ_JOBS (ninja -j, default 2),
 #              SVDIT_FUZZ_ARGS (extra libFuzzer flags, e.g. "-max_len=65536").
 #
+# Before fuzzing, every input in data/fuzz/regressions/<kind>/ (inputs that once crashed a target) is replayed.
 # New interesting inputs accumulate in $SVDIT_FUZZ_BUILD/fuzz-corpus/<target> (kept between runs, so repeated
 # runs keep deepening coverage); the checked-in seeds in data/fuzz/corpus/ are only read. A crash, sanitizer report,
 # timeout or out-of-memory leaves its input in $SVDIT_FUZZ_BUILD/fuzz-artifacts/ and makes this script exit 1;
@@ -28,10 +29,11 @@ fi
 
 launcher=()
 command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+mkdir -p "$build"
 echo "== configuring $build (clang, fuzzers only)"
 CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -G Ninja -DSVDIT_FUZZ=ON -DSVDIT_TORCH=OFF \
-  -DSVDIT_ANALYZER=OFF -DSVDIT_TESTS=OFF "${launcher[@]}" > "$build.configure.log" 2>&1 \
-  || { cat "$build.configure.log"; exit 2; }
+  -DSVDIT_ANALYZER=OFF -DSVDIT_TESTS=OFF "${launcher[@]}" > "$build/configure.log" 2>&1 \
+  || { cat "$build/configure.log"; exit 2; }
 echo "== building ${targets[*]}"
 nice ninja -C "$build" -j "$jobs" "${targets[@]}"
 
@@ -46,6 +48,24 @@ for target in "${targets[@]}"; do
   dict=()
   [[ -f "$repo/data/fuzz/$kind.dict" ]] && dict=(-dict="$repo/data/fuzz/$kind.dict")
   mkdir -p "$work"
+  # Inputs that once crashed a target (data/fuzz/regressions/<kind>/) are replayed first, one by one: they may be
+  # too large or too rare for the fuzzer to find again within its time, and a fix must keep them passing.
+  regressions=()
+  [[ -d "$repo/data/fuzz/regressions/$kind" ]] && mapfile -t regressions < <(find "$repo/data/fuzz/regressions/$kind" -type f | sort)
+  failed_regressions=()
+  for input in "${regressions[@]}"; do
+    if ! "$build/bin/$target" "$input" > "$build/fuzz-$kind-regression.log" 2>&1; then
+      failed_regressions+=("$(basename "$input")")
+      echo "!! $target crashes on regression input $input:"
+      grep -E 'ERROR:|SUMMARY:|svdit-fuzz' "$build/fuzz-$kind-regression.log" | head -n 5 || true
+    fi
+  done
+  if [[ ${#failed_regressions[@]} -gt 0 ]]; then
+    status=1
+    summary+=("$target: FAILED on ${#failed_regressions[@]} of ${#regressions[@]} regression inputs: ${failed_regressions[*]}")
+  elif [[ ${#regressions[@]} -gt 0 ]]; then
+    summary+=("$target: ${#regressions[@]} regression inputs pass")
+  fi
   echo "== running $target for ${seconds}s (log: $log)"
   rc=0
   # The first corpus directory receives new inputs; the seeds directory is only read.

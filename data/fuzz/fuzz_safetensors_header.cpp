@@ -57,7 +57,9 @@ void check_round_trip(const SafetensorsFile& file) {
   const std::vector<std::byte> written = svdit::data::serialize_safetensors(data, file.metadata());
   check(written.size() >= 8, "writer output has no header length");
   uint64_t header_bytes = 0;
-  for (int i = 7; i >= 0; --i) header_bytes = (header_bytes << 8) | std::to_integer<uint64_t>(written[static_cast<size_t>(i)]);
+  for (int i = 7; i >= 0; --i) {
+    header_bytes = (header_bytes << 8) | std::to_integer<uint64_t>(written[static_cast<size_t>(i)]);
+  }
   check((8 + header_bytes) % 8 == 0, "writer did not align the data section to 8 bytes");
   const SafetensorsFile reread = SafetensorsFile::parse(written, "<round trip>");
   check(reread.metadata() == file.metadata(), "metadata changed in the round trip");

@@ -32,6 +32,21 @@ seeds = {
  ]),
  'unknown_dtype.safetensors': st([("i", "I64", [1], struct.pack('<q', 7))]),
 }
+
+def raw(header, data=b'\0' * 16):
+    h = header.encode()
+    return struct.pack('<Q', len(h)) + h + data
+
+# Invalid on purpose: errors that need two coordinated edits (an overlap: both offsets and sizes consistent)
+# are rarely reached by blind mutation, so they are given as seeds to mutate from.
+seeds.update({
+ 'overlap.safetensors': raw('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+                            '"b":{"dtype":"F16","shape":[2],"data_offsets":[4,8]}}'),
+ 'gap_and_trailing_bytes.safetensors': raw('{"a":{"dtype":"BF16","shape":[1],"data_offsets":[2,4]},'
+                                           '"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}'),
+ 'metadata_not_object.safetensors': raw('{"__metadata__":["x"],"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}'),
+ 'long_utf8_name.safetensors': raw(json.dumps({"\u00e9" * 100: {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})),
+})
 os.makedirs(out, exist_ok=True)
 for k, v in seeds.items():
     open(os.path.join(out, k), 'wb').write(v)

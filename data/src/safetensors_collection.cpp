@@ -148,7 +148,9 @@ SafetensorsCollection SafetensorsCollection::open(const fs::path& path) {
     }
     shard_of_tensor.emplace(tensor, static_cast<size_t>(it - shard_paths.begin()));
   }
-  for (const fs::path& relative : shard_paths) result.shards_.push_back(SafetensorsFile::open(target.parent_path() / relative));
+  for (const fs::path& relative : shard_paths) {
+    result.shards_.push_back(SafetensorsFile::open(target.parent_path() / relative));
+  }
 
   // Each tensor must be exactly where the index says. A tensor in a shard the index does not point to is
   // refused too: it is either a duplicate (two shards, two possibly different values) or a stray file mixed in

@@ -81,7 +81,9 @@ TensorInfo parse_tensor(const std::string& name, const json& entry, const Layout
   info.name = name;
 
   const json& dtype = field(entry, "dtype", source, object);
-  if (!dtype.is_string()) throw FormatError(source, object, "field \"dtype\": expected a string, found " + describe_json(dtype));
+  if (!dtype.is_string()) {
+    throw FormatError(source, object, "field \"dtype\": expected a string, found " + describe_json(dtype));
+  }
   const auto parsed_dtype = dtype_from_string(dtype.get<std::string>());
   if (!parsed_dtype) {
     throw FormatError(source, object,
@@ -91,7 +93,9 @@ TensorInfo parse_tensor(const std::string& name, const json& entry, const Layout
   info.dtype = *parsed_dtype;
 
   const json& shape = field(entry, "shape", source, object);
-  if (!shape.is_array()) throw FormatError(source, object, "field \"shape\": expected an array of integers, found " + describe_json(shape));
+  if (!shape.is_array()) {
+    throw FormatError(source, object, "field \"shape\": expected an array of integers, found " + describe_json(shape));
+  }
   // Element and byte counts are accumulated with overflow checks: a shape like [2^40, 2^40] must be reported,
   // not wrapped around into a small number that then happens to match the byte range.
   uint64_t numel = 1;
@@ -153,7 +157,8 @@ std::map<std::string, std::string> parse_metadata(const json& value, const std::
   std::map<std::string, std::string> metadata;
   for (const auto& [key, v] : value.items()) {
     if (!v.is_string()) {
-      throw FormatError(source, "__metadata__ " + quote_name(key), "expected a string value, found " + describe_json(v));
+      throw FormatError(source, "__metadata__ " + quote_name(key),
+                        "expected a string value, found " + describe_json(v));
     }
     metadata.emplace(key, v.get<std::string>());
   }

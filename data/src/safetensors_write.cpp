@@ -66,7 +66,8 @@ Plan plan_file(std::span<const TensorData> tensors, const std::map<std::string, 
   }
   for (const auto& [key, value] : metadata) {
     if (!valid_utf8(key) || !valid_utf8(value)) {
-      throw FormatError(source, "__metadata__ " + quote_name(key), "keys and values must be valid UTF-8 (the header is JSON)");
+      throw FormatError(source, "__metadata__ " + quote_name(key),
+                        "keys and values must be valid UTF-8 (the header is JSON)");
     }
   }
 

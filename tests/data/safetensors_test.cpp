@@ -113,7 +113,9 @@ void expect_format_error(const std::function<void()>& f, const std::string& sour
     EXPECT_EQ(e.source(), source) << message;
     EXPECT_NE(e.object().find(object), std::string::npos) << "object '" << e.object() << "' lacks '" << object << "'";
     EXPECT_NE(message.find(source), std::string::npos) << message;
-    for (const std::string& w : words) EXPECT_NE(message.find(w), std::string::npos) << "'" << w << "' not in: " << message;
+    for (const std::string& w : words) {
+      EXPECT_NE(message.find(w), std::string::npos) << "'" << w << "' not in: " << message;
+    }
   }
 }
 
@@ -281,7 +283,8 @@ TEST_F(SafetensorsTest, MixedFileLayoutIsAlignedSortedAndDeterministic) {
   EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end())) << header_text;
   uint64_t covered = 0;
   for (const auto& [key, value] : header.items()) {
-    if (key != "__metadata__") covered += value["data_offsets"][1].get<uint64_t>() - value["data_offsets"][0].get<uint64_t>();
+    if (key == "__metadata__") continue;
+    covered += value["data_offsets"][1].get<uint64_t>() - value["data_offsets"][0].get<uint64_t>();
   }
   EXPECT_EQ(8 + n + covered, raw.size());
 
@@ -491,7 +494,8 @@ TEST_F(SafetensorsTest, NegativeOrOverflowingShape) {
   expect_open_error(negative, "\"w\"", {"shape", "dimension 1", "non-negative", "-1"});
   const fs::path overflow = dir_ / "overflow.safetensors";
   // 2^32 · 2^32 · 2^32 wraps to 0 in 64 bits, which would match data_offsets [0, 0] if not caught.
-  write_raw(overflow, R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 0]}})");
+  write_raw(overflow,
+            R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 0]}})");
   expect_open_error(overflow, "\"w\"", {"shape", "overflow"});
   const fs::path bytes_overflow = dir_ / "bytes_overflow.safetensors";
   // 2^62 elements fit in int64 but 2^62 · 4 bytes do not.
