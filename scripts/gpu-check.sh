@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-LOG_DIR=${OUT:-$ROOT/$BUILD_DIR/logs}
+LOG_DIR=${OUT:-$BUILD_DIR/logs}
 mkdir -p "$LOG_DIR"
 STATUS=0
 step() { echo; echo "=== gpu-check: $* ($(date -u +%H:%M:%S))"; }
@@ -91,7 +91,7 @@ done
 
 if [[ $BENCH_ONLY == 0 ]]; then
   step "gpu tests (ctest -L gpu)"
-  CTEST_ARGS=(--test-dir "$BUILD_DIR" --output-on-failure --timeout 900)
+  CTEST_ARGS=(--test-dir "$BUILD_DIR" --output-on-failure --timeout 300)  # a hung kernel fails, not stalls
   [[ -n $TESTS_REGEX ]] && CTEST_ARGS+=(-R "$TESTS_REGEX")
   ctest "${CTEST_ARGS[@]}" -L gpu 2>&1 | tee "$LOG_DIR/ctest-gpu.log" | grep -vE "^\s+(Start|Test) +#" | tail -80
   [[ ${PIPESTATUS[0]} == 0 ]] || fail "gpu tests"
@@ -130,8 +130,9 @@ if [[ $RUN_BENCH == 1 ]]; then
   if [[ -z $LIB ]]; then
     fail "benchmark: $BUILD_DIR/lib/libsvdit_torch_ops.so not built"
   else
-    # shellcheck disable=SC2086
-    PYTHONUNBUFFERED=1 python3 kernels/bench/bench_sparse_attention.py --lib "$LIB" $BENCH_ARGS \
+    # --bench-args is split like a shell line, so quoted pattern names with spaces survive.
+    eval "BENCH_ARR=($BENCH_ARGS)"
+    PYTHONUNBUFFERED=1 python3 kernels/bench/bench_sparse_attention.py --lib "$LIB" "${BENCH_ARR[@]}" \
       --json "$LOG_DIR/bench.json" --markdown "$LOG_DIR/bench.md" 2>&1 | tee "$LOG_DIR/bench.log"
     [[ ${PIPESTATUS[0]} == 0 ]] || fail "benchmark"
   fi

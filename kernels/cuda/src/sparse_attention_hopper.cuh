@@ -27,7 +27,12 @@ struct HopperConfig {
   static constexpr int kBlockM = 128;  // query rows per CTA (= layout block)
   static constexpr int kBlockN = 128;  // key rows per stage (= layout block)
   static constexpr int kThreads = 384;
-  static constexpr int kStages = kHeadDim == 64 ? 4 : 2;
+  static constexpr int kStages = kHeadDim == 64 ? 4 : 3;
+  // setmaxnreg split: the registers the producer gives back must be exactly those the consumers take, or
+  // setmaxnreg.inc waits forever (a 48/232 split hung): 128·producer + 256·consumer = 384 threads · 168 at launch.
+  static constexpr int kProducerRegs = 56;
+  static constexpr int kConsumerRegs = 224;
+  static_assert(128 * kProducerRegs + 256 * kConsumerRegs == 384 * 168, "register split must match the launch");
   static constexpr int kTileBytes = 128 * kHeadDim * 2;  // one 128-row tile of Q, K or V
   static constexpr int kQOffset = 0;
   static constexpr int kKOffset = kTileBytes;
@@ -36,6 +41,7 @@ struct HopperConfig {
   static constexpr int kNumBarriers = 1 + 3 * kStages;  // Q full, K full[], V full[], K/V empty[]
   // + 1 KB so the tiles can be aligned to the 1024-byte period of the 128-byte swizzle.
   static constexpr int kSmemBytes = kBarrierOffset + kNumBarriers * 8 + 1024;
+  static_assert(kSmemBytes <= 227 * 1024, "shared memory over the sm_90 limit");
 };
 
 // Byte offset of 16-byte chunk `chunk` of row `row` in a 128-row tile stored as [D/64][128 rows][64 elements]
@@ -122,41 +128,56 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
 
   if (warpgroup == 0) {
     // ---------------- producer ----------------
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(Cfg::kProducerRegs));
     if (kb_count == 0) return;
-    const int ptid = tid;
-    const int chunk = ptid % kChunks;
-    constexpr int kRowsPerPass = 128 / kChunks;
-    const int row0 = ptid / kChunks;
-    // Copies the 128 layout positions starting at `first` of one operand into a swizzled tile.
-    auto load_tile = [&](uint32_t dst, const T* src, int64_t row_stride, int first) {
+    // Rows are gathered through the layout order (identity for unpermuted heads). Warp w of the producer owns rows
+    // 32w..32w+31 of every tile: lane l looks up the token of row 32w + l (one coalesced load, issued a block ahead
+    // so its latency hides behind the copies), and the lanes copying a row get its token by shuffle. Staging the
+    // tokens through shared memory behind a barrier instead cost 20 % on every head; per-row dependent lookups
+    // made the producer the bottleneck of permuted heads.
+    const int pwarp = tid / 32;
+    const int plane = tid % 32;
+    constexpr int kRowsPerPass = 32 / kChunks;  // rows one warp copies per pass: 2 (D = 128) or 4 (D = 64)
+    const int chunk = plane % kChunks;
+    const int sub = plane / kChunks;
+    const bool no_load = (p.variant & 8) != 0;  // diagnostic (WRONG results): time without any load
+    auto token_at = [&](int first) {
+      const int pos = first + 32 * pwarp + plane;
+      return pos < S ? (order ? __ldg(order + pos) : pos) : -1;
+    };
+    // Copies one 128-row tile whose rows are the tokens held by the lanes (token < 0: past S, zero-filled).
+    auto copy_tile = [&](uint32_t dst, const T* src, int64_t row_stride, int token) {
 #pragma unroll 4
-      for (int r = row0; r < 128; r += kRowsPerPass) {
-        const int pos = first + r;
-        const bool valid = pos < S;
-        const int token = valid ? (order ? __ldg(order + pos) : pos) : 0;
-        cp_async_16(dst + sw128_offset(r, chunk), src + token * row_stride + chunk * 8, valid);
+      for (int j = 0; j < 32 / kRowsPerPass; ++j) {
+        const int local = j * kRowsPerPass + sub;
+        const int t = __shfl_sync(0xffffffffu, token, local);
+        if (!no_load) {
+          cp_async_16(dst + sw128_offset(32 * pwarp + local, chunk), src + (t < 0 ? 0 : t) * row_stride + chunk * 8,
+                      t >= 0);
+        }
       }
     };
     const T* q = static_cast<const T*>(p.q) + batch * p.q_strides.batch + head * p.q_strides.head;
     const T* k = static_cast<const T*>(p.k) + batch * p.k_strides.batch + head * p.k_strides.head;
     const T* v = static_cast<const T*>(p.v) + batch * p.v_strides.batch + head * p.v_strides.head;
-    load_tile(s_q, q, p.q_strides.row, q_block * 128);
+    copy_tile(s_q, q, p.q_strides.row, token_at(q_block * 128));
     cp_async_arrive(bar_q);
+    int token = token_at(__ldg(key_list) * 128);
     for (int i = 0; i < kb_count; ++i) {
       const int stage = i % kStages;
       const int use = i / kStages;
       if (use > 0) mbar_wait(bar_empty(stage), static_cast<uint32_t>((use - 1) & 1));
-      const int first = __ldg(key_list + i) * 128;
-      load_tile(s_k + stage * Cfg::kTileBytes, k, p.k_strides.row, first);
+      const int current = token;
+      if (i + 1 < kb_count) token = token_at(__ldg(key_list + i + 1) * 128);
+      copy_tile(s_k + stage * Cfg::kTileBytes, k, p.k_strides.row, current);
       cp_async_arrive(bar_k_full(stage));
-      load_tile(s_v + stage * Cfg::kTileBytes, v, p.v_strides.row, first);
+      copy_tile(s_v + stage * Cfg::kTileBytes, v, p.v_strides.row, current);
       cp_async_arrive(bar_v_full(stage));
     }
     cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
   } else {
     // ---------------- consumers ----------------
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Cfg::kConsumerRegs));
     const int ctid = tid - 128 * warpgroup;  // 0..127 inside this warpgroup
     const int cw = warpgroup - 1;            // which 64-row half of the query block
     const int warp = ctid / 32;
@@ -169,19 +190,8 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
     float row_max[2] = {-INFINITY, -INFINITY};
     float row_sum[2] = {0.0f, 0.0f};
 
-    if (kb_count > 0) {
-      mbar_wait(bar_q, 0);
-    }
-    for (int i = 0; i < kb_count; ++i) {
-      const int stage = i % kStages;
-      const uint32_t parity = static_cast<uint32_t>((i / kStages) & 1);
-      const int key0 = __ldg(key_list + i) * 128;
 
-      // S = Q·Kᵀ: 64 rows × 128 keys, K-major operands, k steps of 16 along head_dim.
-      float s[64];
-      mbar_wait(bar_k_full(stage), parity);
-      fence_proxy_async();
-      wgmma_fence();
+    auto issue_qk = [&](float (&s)[64], int stage) {
 #pragma unroll
       for (int kk = 0; kk < kHeadDim / 16; ++kk) {
         const uint32_t col = static_cast<uint32_t>((kk / 4) * (128 * 128) + (kk % 4) * 32);
@@ -190,10 +200,21 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
         wgmma_ss<128, T>(s, da, db, kk > 0 ? 1 : 0);
       }
       wgmma_commit();
-      wgmma_wait<0>();
+    };
+    // V is [keys, D] with D contiguous, i.e. N-major for this product: 64-column blocks of D sit 16 KB apart
+    // (leading byte offset), groups of 8 keys 1 KB apart (stride byte offset).
+    auto issue_pv = [&](const uint32_t (&pa)[8][4], int stage) {
 #pragma unroll
-      for (int j = 0; j < 64; ++j) fence_operand(s[j]);
-
+      for (int kk = 0; kk < 8; ++kk) {
+        const uint64_t db = sw128_descriptor(s_v + stage * Cfg::kTileBytes + kk * 16 * 128, 128 * 128, 1024);
+        wgmma_rs<kHeadDim, T>(o_acc, pa[kk], db, 1);
+      }
+      wgmma_commit();
+    };
+    // Masks keys past S, updates the running max and exponentiates S in place (base 2, scale folded in); returns
+    // per row the factor the older accumulator and sum must be multiplied by. Every key block holds at least one
+    // key < S, so the new max is finite and alpha = exp2(old − new) is 0 on the first block.
+    auto softmax = [&](float (&s)[64], int key0, float (&alpha)[2], float (&sum)[2]) {
       if (key0 + 128 > S) {
 #pragma unroll
         for (int j = 0; j < 16; ++j) {
@@ -203,33 +224,30 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
           }
         }
       }
-
-      // Online softmax over this thread's two rows (base 2, scale folded in); see the portable kernel.
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         float mx = row_max[r];
 #pragma unroll
         for (int j = 0; j < 16; ++j) mx = fmaxf(mx, fmaxf(s[4 * j + 2 * r], s[4 * j + 2 * r + 1]));
         mx = quad_max(mx);
-        const float alpha = fast_exp2((row_max[r] - mx) * scale_log2);
+        alpha[r] = fast_exp2((row_max[r] - mx) * scale_log2);
         row_max[r] = mx;
         const float shift = mx * scale_log2;
-        float sum = 0.0f;
+        float acc = 0.0f;
 #pragma unroll
         for (int j = 0; j < 16; ++j) {
-          s[4 * j + 2 * r] = fast_exp2(s[4 * j + 2 * r] * scale_log2 - shift);
-          s[4 * j + 2 * r + 1] = fast_exp2(s[4 * j + 2 * r + 1] * scale_log2 - shift);
-          sum += s[4 * j + 2 * r] + s[4 * j + 2 * r + 1];
-        }
-        row_sum[r] = row_sum[r] * alpha + sum;
 #pragma unroll
-        for (int j = 0; j < kHeadDim / 8; ++j) {
-          o_acc[4 * j + 2 * r] *= alpha;
-          o_acc[4 * j + 2 * r + 1] *= alpha;
+          for (int e = 0; e < 2; ++e) {
+            const float x = s[4 * j + 2 * r + e] * scale_log2 - shift;
+            s[4 * j + 2 * r + e] = fast_exp2(x);
+            acc += s[4 * j + 2 * r + e];
+          }
         }
+        sum[r] = acc;
       }
-
-      uint32_t pa[8][4];
+    };
+    // The fp32 accumulator layout of S is the register A-fragment layout of the P·V product.
+    auto pack = [&](const float (&s)[64], uint32_t (&pa)[8][4]) {
 #pragma unroll
       for (int kk = 0; kk < 8; ++kk) {
         pa[kk][0] = Traits::pack(s[8 * kk + 0], s[8 * kk + 1]);
@@ -237,25 +255,75 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
         pa[kk][2] = Traits::pack(s[8 * kk + 4], s[8 * kk + 5]);
         pa[kk][3] = Traits::pack(s[8 * kk + 6], s[8 * kk + 7]);
       }
-
-      // O += P·V: V is [keys, D] with D contiguous, i.e. N-major for this product: 64-column blocks of D sit
-      // 16 KB apart (leading byte offset), groups of 8 keys 1 KB apart (stride byte offset).
-      mbar_wait(bar_v_full(stage), parity);
-      fence_proxy_async();
+    };
+    auto rescale = [&](const float (&alpha)[2], const float (&sum)[2]) {
 #pragma unroll
-      for (int j = 0; j < kHeadDim / 2; ++j) fence_operand(o_acc[j]);
-      wgmma_fence();
+      for (int r = 0; r < 2; ++r) {
+        row_sum[r] = row_sum[r] * alpha[r] + sum[r];
 #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        const uint64_t db = sw128_descriptor(s_v + stage * Cfg::kTileBytes + kk * 16 * 128, 128 * 128, 1024);
-        wgmma_rs<kHeadDim, T>(o_acc, pa[kk], db, 1);
+        for (int j = 0; j < kHeadDim / 8; ++j) {
+          o_acc[4 * j + 2 * r] *= alpha[r];
+          o_acc[4 * j + 2 * r + 1] *= alpha[r];
+        }
       }
-      wgmma_commit();
-      wgmma_wait<0>();
-#pragma unroll
-      for (int j = 0; j < kHeadDim / 2; ++j) fence_operand(o_acc[j]);
+    };
+    auto release = [&](int stage) {
       __syncwarp();
       if (lane == 0) mbar_arrive(bar_empty(stage));
+    };
+    auto fence_o = [&]() {
+#pragma unroll
+      for (int j = 0; j < kHeadDim / 2; ++j) fence_operand(o_acc[j]);
+    };
+    auto parity_of = [&](int i) { return static_cast<uint32_t>((i / kStages) & 1); };
+
+    if (kb_count > 0) {
+      float s[64];
+      uint32_t pa[8][4];
+      float alpha[2], sum[2];
+      mbar_wait(bar_q, 0);
+      // FA3's intra-warpgroup overlap: S_i = Q·K_iᵀ and O += P_{i−1}·V_{i−1} go to the tensor cores together;
+      // the softmax of S_i runs while P·V is in flight, and O is rescaled only after that product landed.
+      mbar_wait(bar_k_full(0), 0);
+      fence_proxy_async();
+      wgmma_fence();
+      issue_qk(s, 0);
+      wgmma_wait<0>();
+#pragma unroll
+      for (int j = 0; j < 64; ++j) fence_operand(s[j]);
+      softmax(s, __ldg(key_list) * 128, alpha, sum);
+      row_sum[0] = sum[0];
+      row_sum[1] = sum[1];
+      pack(s, pa);
+      for (int i = 1; i < kb_count; ++i) {
+        const int stage = i % kStages;
+        const int prev = (i - 1) % kStages;
+        mbar_wait(bar_v_full(prev), parity_of(i - 1));
+        mbar_wait(bar_k_full(stage), parity_of(i));
+        fence_proxy_async();
+        fence_o();
+        wgmma_fence();
+        issue_qk(s, stage);
+        issue_pv(pa, prev);
+        wgmma_wait<1>();  // S_i landed; P_{i−1}·V_{i−1} may still run
+#pragma unroll
+        for (int j = 0; j < 64; ++j) fence_operand(s[j]);
+        softmax(s, __ldg(key_list + i) * 128, alpha, sum);
+        wgmma_wait<0>();
+        fence_o();
+        release(prev);
+        rescale(alpha, sum);
+        pack(s, pa);
+      }
+      const int last = (kb_count - 1) % kStages;
+      mbar_wait(bar_v_full(last), parity_of(kb_count - 1));
+      fence_proxy_async();
+      fence_o();
+      wgmma_fence();
+      issue_pv(pa, last);
+      wgmma_wait<0>();
+      fence_o();
+      release(last);
     }
 
     // Epilogue: normalise, scatter back to token order, lse in natural log (-inf for rows with no key block).

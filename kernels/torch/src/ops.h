@@ -22,6 +22,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> compile_layer(const s
 std::tuple<at::Tensor, at::Tensor> sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                     const at::Tensor& row_begin, const at::Tensor& key_blocks,
                                                     const std::optional<at::Tensor>& order, int64_t block_size,
-                                                    const std::string& backend);
+                                                    const std::string& backend, int64_t variant);
 
 }  // namespace svdit::kernels::torch_ops

@@ -13,7 +13,7 @@ TORCH_LIBRARY(svdit, m) {
       &svdit::kernels::torch_ops::compile_layer);
   m.def(
       "sparse_attention(Tensor q, Tensor k, Tensor v, Tensor row_begin, Tensor key_blocks, Tensor? order, "
-      "int block_size, str backend='automatic') -> (Tensor out, Tensor lse)");
+      "int block_size, str backend='automatic', int variant=0) -> (Tensor out, Tensor lse)");
 }
 
 #ifdef SVDIT_TORCH_WITH_CUDA

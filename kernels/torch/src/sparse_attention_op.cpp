@@ -29,7 +29,7 @@ AttentionBackend parse_backend(const std::string& name) {
 std::tuple<at::Tensor, at::Tensor> sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                     const at::Tensor& row_begin, const at::Tensor& key_blocks,
                                                     const std::optional<at::Tensor>& order, int64_t block_size,
-                                                    const std::string& backend) {
+                                                    const std::string& backend, int64_t variant) {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "svdit.sparse_attention: q, k, v must all be [B, S, H, D]; got ", q.sizes(), ", ", k.sizes(), ", ",
               v.sizes());
@@ -80,6 +80,7 @@ std::tuple<at::Tensor, at::Tensor> sparse_attention(const at::Tensor& q, const a
   p.key_blocks = key_blocks.numel() > 0 ? key_blocks.data_ptr<int32_t>() : nullptr;
   p.order = permuted ? order->data_ptr<int32_t>() : nullptr;
   p.backend = parse_backend(backend);
+  p.variant = static_cast<int>(variant);  // benchmarking only
   sparse_attention_forward(p, at::cuda::getCurrentCUDAStream());
   return {out, lse};
 }

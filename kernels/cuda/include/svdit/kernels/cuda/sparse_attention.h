@@ -58,6 +58,9 @@ struct SparseAttentionParams {
 
   float scale = 0.0f;  // 0 means 1/√head_dim
   AttentionBackend backend = AttentionBackend::automatic;
+  // Benchmarking only (docs/KERNELS.md); 0 for real use. Bit 3 (8): the Hopper producer copies nothing, so the
+  // kernel computes on stale shared memory (WRONG output) — it isolates the cost of the load path.
+  int variant = 0;
 };
 
 // Validates the parameters (throws std::invalid_argument naming the field) and launches on `stream`.
