@@ -1,0 +1,199 @@
+// Figures: prompt aggregation, measured group time, candidate rows and sorting, fused groups, head and plan
+// figures — each checked against the profile's own arrays.
+#include "svdit/analyzer/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "svdit/analyzer/plan_edit.h"
+#include "svdit/data/profile_reader.h"
+#include "test_support.h"
+
+using namespace svdit::analyzer;
+using namespace svdit::data;
+
+namespace {
+
+class Sample : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { reader_ = new ProfileReader(ProfileReader::open(test::sample_profile())); }
+  static void TearDownTestSuite() {
+    delete reader_;
+    reader_ = nullptr;
+  }
+  static ProfileView view() { return ProfileView::of(*reader_); }
+  static ProfileReader* reader_;
+};
+ProfileReader* Sample::reader_ = nullptr;
+
+TEST_F(Sample, AggregatesOverPrompts) {
+  const ProfileView p = view();
+  for (int64_t c = 0; c < p.num_candidates(); ++c) {
+    const double e0 = p.error.at(0, 1, 2, 3, c), e1 = p.error.at(1, 1, 2, 3, c);
+    const double r0 = p.recall.at(0, 1, 2, 3, c), r1 = p.recall.at(1, 1, 2, 3, c);
+    EXPECT_DOUBLE_EQ(aggregate_error(p, PromptAggregate::worst, 1, 2, 3, c), std::max(e0, e1));
+    EXPECT_DOUBLE_EQ(aggregate_error(p, PromptAggregate::mean, 1, 2, 3, c), (e0 + e1) / 2);
+    EXPECT_DOUBLE_EQ(aggregate_recall(p, PromptAggregate::worst, 1, 2, 3, c), std::min(r0, r1));
+    EXPECT_DOUBLE_EQ(aggregate_recall(p, PromptAggregate::mean, 1, 2, 3, c), (r0 + r1) / 2);
+  }
+}
+
+TEST(Metrics, AnUnmeasuredPromptMakesTheAggregateUnknown) {
+  ProfileMeta meta;
+  std::vector<ProfileCandidate> cands(1);
+  Array5<float> error({2, 1, 1, 1, 1}, 0.5f), recall({2, 1, 1, 1, 1}, 0.5f);
+  error.at(1, 0, 0, 0, 0) = NAN;
+  const ProfileView p{meta, cands, error, recall, nullptr};
+  EXPECT_TRUE(std::isnan(aggregate_error(p, PromptAggregate::worst, 0, 0, 0, 0)));
+  EXPECT_TRUE(std::isnan(aggregate_error(p, PromptAggregate::mean, 0, 0, 0, 0)));
+  EXPECT_DOUBLE_EQ(aggregate_recall(p, PromptAggregate::worst, 0, 0, 0, 0), 0.5);
+}
+
+TEST(Metrics, GroupTimeSplitsGroupsBeyondTheMeasuredSize) {
+  CostTable t;
+  t.num_candidates = 1;
+  t.max_group = 3;
+  t.us = {10, 18, 25};
+  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 1), 10);
+  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 3), 25);
+  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 4), 25 + 10);
+  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 8), 25 + 25 + 18);
+  EXPECT_TRUE(std::isnan(group_time_us(nullptr, 0, 1)));
+  EXPECT_TRUE(std::isnan(group_time_us(&t, 0, 0)));
+}
+
+TEST_F(Sample, CandidateIndexMatchesPatternsNotIds) {
+  const Plan plan = read_plan(test::sample_plan());
+  const CandidateIndex index(view(), plan);
+  // The sample plan numbers its patterns differently from the profile: match by pattern.
+  for (const PlanPattern& pp : plan.patterns) {
+    const auto c = index.candidate_of(pp.id);
+    ASSERT_TRUE(c.has_value()) << pp.id;
+    EXPECT_EQ(view().candidates[static_cast<size_t>(*c)].pattern, pp.pattern);
+  }
+  EXPECT_FALSE(index.candidate_of(1234).has_value());
+  EXPECT_EQ(index.dense_candidate(), find_candidate(view(), make_pattern({dense_component()})));
+  EXPECT_FALSE(find_candidate(view(), make_pattern({window_component(7)})).has_value());
+}
+
+TEST_F(Sample, CandidateRowsCarryTheProfileFigures) {
+  const ProfileView p = view();
+  auto rows = candidate_rows(p, PromptAggregate::worst, 2, 1, 4, 3);
+  ASSERT_EQ(rows.size(), p.candidates.size());
+  for (size_t c = 0; c < rows.size(); ++c) {
+    EXPECT_EQ(rows[c].candidate, static_cast<int64_t>(c));
+    EXPECT_EQ(rows[c].id, p.candidates[c].id);
+    EXPECT_EQ(rows[c].pattern, describe(p.candidates[c].pattern));
+    EXPECT_EQ(rows[c].block_density, p.candidates[c].block_density);
+    EXPECT_DOUBLE_EQ(rows[c].error, aggregate_error(p, PromptAggregate::worst, 2, 1, 4, static_cast<int64_t>(c)));
+    EXPECT_DOUBLE_EQ(rows[c].time_us, p.cost->time_us(static_cast<int64_t>(c), 1));
+    EXPECT_EQ(rows[c].chosen, c == 3);
+  }
+}
+
+TEST_F(Sample, SortingIsStableWithNaNLast) {
+  auto rows = candidate_rows(view(), PromptAggregate::worst, 2, 1, 4, std::nullopt);
+  rows[5].error = NAN;
+  for (bool ascending : {true, false}) {
+    sort_rows(rows, CandidateColumn::error, ascending);
+    EXPECT_TRUE(std::isnan(rows.back().error));
+    for (size_t i = 1; i + 1 < rows.size(); ++i) {
+      if (ascending) {
+        EXPECT_LE(rows[i - 1].error, rows[i].error);
+      } else {
+        EXPECT_GE(rows[i - 1].error, rows[i].error);
+      }
+    }
+  }
+  sort_rows(rows, CandidateColumn::time, true);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_LE(rows[i - 1].time_us, rows[i].time_us);
+    if (rows[i - 1].time_us == rows[i].time_us) {
+      EXPECT_LT(rows[i - 1].candidate, rows[i].candidate);  // stable
+    }
+  }
+  sort_rows(rows, CandidateColumn::pattern, true);
+  EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.pattern < b.pattern; }));
+  sort_rows(rows, CandidateColumn::id, true);
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].candidate, static_cast<int64_t>(i));
+}
+
+TEST_F(Sample, FusedGroupsOfTheSamplePlan) {
+  const Plan plan = read_plan(test::sample_plan());
+  // Layer 1 at step 5: ids [0, 2, 1, 4, 3, 0] → {0: heads 0, 5}, {2: 1}, {1: 2}, {4: 3}, {3: 4}.
+  const auto groups = fused_groups(plan, 5, 1);
+  ASSERT_EQ(groups.size(), 5u);
+  EXPECT_EQ(groups[0].pattern_id, 0);
+  EXPECT_EQ(groups[0].heads, (std::vector<int64_t>{0, 5}));
+  EXPECT_EQ(groups[1].pattern_id, 2);
+  EXPECT_EQ(groups[4].heads, (std::vector<int64_t>{4}));
+  // A dense step: one group of every head.
+  const auto dense = fused_groups(plan, 0, 1);
+  ASSERT_EQ(dense.size(), 1u);
+  EXPECT_FALSE(dense[0].pattern_id.has_value());
+  EXPECT_EQ(dense[0].heads.size(), 6u);
+}
+
+TEST_F(Sample, HeadFiguresCombinePlanAndProfile) {
+  const ProfileView p = view();
+  const Plan plan = read_plan(test::sample_plan());
+  const CandidateIndex index(p, plan);
+  // Profiled step 1 (sampler 4), layer 1, head 0: pattern id 0 = window(48), fused with head 5.
+  const HeadFigures f = head_figures(p, plan, index, PromptAggregate::worst, 1, 1, 0);
+  ASSERT_TRUE(f.pattern_id.has_value());
+  EXPECT_EQ(*f.pattern_id, 0);
+  const int64_t c = *find_candidate(p, make_pattern({window_component(48)}));
+  EXPECT_EQ(f.candidate, c);
+  EXPECT_EQ(f.density, plan.find_pattern(0)->density);
+  EXPECT_EQ(f.group_size, 2);
+  EXPECT_DOUBLE_EQ(f.error, aggregate_error(p, PromptAggregate::worst, 1, 1, 0, c));
+  EXPECT_DOUBLE_EQ(f.time_alone_us, p.cost->time_us(c, 1));
+  EXPECT_DOUBLE_EQ(f.group_time_us, p.cost->time_us(c, 2));
+  // Profiled step 0 (sampler 0) runs dense: the dense candidate's figures, one group of all heads.
+  const HeadFigures d = head_figures(p, plan, index, PromptAggregate::worst, 0, 1, 0);
+  EXPECT_FALSE(d.pattern_id.has_value());
+  EXPECT_EQ(d.candidate, index.dense_candidate());
+  EXPECT_EQ(d.error, 0.0);
+  EXPECT_EQ(d.group_size, 6);
+}
+
+TEST_F(Sample, PlanFiguresOfDenseAndSamplePlans) {
+  const ProfileView p = view();
+  const Plan dense = make_dense_plan(p.meta, p.candidates, {});
+  const PlanFigures fd = plan_figures(p, dense, PromptAggregate::worst);
+  ASSERT_TRUE(fd.time_known);
+  const int64_t dc = *find_candidate(p, make_pattern({dense_component()}));
+  EXPECT_NEAR(fd.dense_time_us, 4 * p.cost->time_us(dc, 6), 1e-9);  // 4 layers, one launch of 6 heads each
+  EXPECT_DOUBLE_EQ(fd.time_us, fd.dense_time_us);
+  EXPECT_EQ(fd.mean_error, 0.0);
+  EXPECT_DOUBLE_EQ(fd.speedup(), 1.0);
+  EXPECT_EQ(fd.unknown_heads, 0);
+
+  // The sample plan, recomputed here by brute force over its fused groups.
+  const Plan plan = read_plan(test::sample_plan());
+  const CandidateIndex index(p, plan);
+  double time = 0, err = 0, max_err = 0;
+  for (int64_t s = 0; s < 3; ++s) {
+    for (int64_t l = 0; l < 4; ++l) {
+      for (const FusedGroup& g : fused_groups(plan, p.meta.steps[static_cast<size_t>(s)], l)) {
+        const int64_t c = g.pattern_id ? *index.candidate_of(*g.pattern_id) : dc;
+        time += p.cost->time_us(c, static_cast<int64_t>(g.heads.size()));
+        for (int64_t h : g.heads) {
+          const double e = aggregate_error(p, PromptAggregate::worst, s, l, h, c);
+          err += e;
+          max_err = std::max(max_err, e);
+        }
+      }
+    }
+  }
+  const PlanFigures fs = plan_figures(p, plan, PromptAggregate::worst);
+  EXPECT_NEAR(fs.time_us, time / 3, 1e-9);
+  EXPECT_NEAR(fs.mean_error, err / (3 * 24), 1e-12);
+  EXPECT_DOUBLE_EQ(fs.max_error, max_err);
+  EXPECT_GT(fs.speedup(), 1.0);
+  EXPECT_GT(fs.mean_error, 0.0);
+}
+
+}  // namespace
