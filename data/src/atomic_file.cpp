@@ -22,33 +22,16 @@ std::runtime_error write_error(const std::filesystem::path& path, const std::str
                             std::strerror(error_number));
 }
 
-// Closes the descriptor and removes the temporary unless release() was called, so that every early exit —
-// including a throw — cleans up without a chain of hand-written error branches.
-class TemporaryGuard {
- public:
-  explicit TemporaryGuard(std::filesystem::path temporary) : temporary_(std::move(temporary)) {}
-  TemporaryGuard(const TemporaryGuard&) = delete;
-  TemporaryGuard& operator=(const TemporaryGuard&) = delete;
-  ~TemporaryGuard() {
-    close_fd();
-    if (!released_) ::unlink(temporary_.c_str());
+// Makes the rename of `path` durable. Best effort: the new file is already in place, and some filesystems refuse
+// fsync on a directory, which must not turn a successful write into an error.
+void sync_directory_of(const std::filesystem::path& path) {
+  const std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
+  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
   }
-  void set_fd(int fd) { fd_ = fd; }
-  int fd() const { return fd_; }
-  // Returns close()'s result so that a deferred write error reported by close is not lost.
-  int close_fd() {
-    if (fd_ < 0) return 0;
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-  void release() { released_ = true; }
-
- private:
-  std::filesystem::path temporary_;
-  int fd_ = -1;
-  bool released_ = false;
-};
+}
 
 }  // namespace
 
@@ -69,50 +52,72 @@ std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
-  if (path.filename().empty()) throw std::runtime_error("cannot write " + path.string() + ": not a file name");
+  AtomicFileWriter writer(path);
+  writer.write(contents.data(), contents.size());
+  writer.commit();
+}
 
+AtomicFileWriter::AtomicFileWriter(std::filesystem::path path) : path_(std::move(path)) {
+  if (path_.filename().empty()) throw std::runtime_error("cannot write " + path_.string() + ": not a file name");
   // Keep the permission bits of the file being replaced: rewriting a plan must not make it world-readable or
   // strip a group's write access behind the user's back.
   mode_t mode = 0666;
   struct stat existing {};
-  const bool replacing = ::stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
+  const bool replacing = ::stat(path_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
   if (replacing) mode = existing.st_mode & 07777;
+  temporary_ = temporary_sibling(path_);
+  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd_ < 0) throw write_error(path_, "creating temporary " + temporary_.string(), errno);
+  if (replacing && ::fchmod(fd_, mode) != 0) {  // open() applied the umask
+    const int error = errno;
+    ::close(fd_);
+    ::unlink(temporary_.c_str());
+    throw write_error(path_, "fchmod", error);
+  }
+}
 
-  const std::filesystem::path temporary = temporary_sibling(path);
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) throw write_error(path, "creating temporary " + temporary.string(), errno);
-  TemporaryGuard guard(temporary);
-  guard.set_fd(fd);
-  if (replacing && ::fchmod(fd, mode) != 0) throw write_error(path, "fchmod", errno);  // umask applied at open
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temporary_.c_str());
+}
 
-  const char* data = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
+void AtomicFileWriter::write(const void* data, size_t size) {
+  const char* bytes = static_cast<const char*>(data);
+  while (size > 0) {
     // Bounded chunks: some kernels cap a single write() near 2 GiB.
-    const size_t chunk = left < (size_t{1} << 30) ? left : (size_t{1} << 30);
-    const ssize_t written = ::write(fd, data, chunk);
+    const size_t chunk = size < (size_t{1} << 30) ? size : (size_t{1} << 30);
+    const ssize_t written = ::write(fd_, bytes, chunk);
     if (written < 0) {
       if (errno == EINTR) continue;
-      throw write_error(path, "write", errno);
+      throw write_error(path_, "write", errno);
     }
-    data += written;
-    left -= static_cast<size_t>(written);
+    bytes += written;
+    size -= static_cast<size_t>(written);
   }
-  // fsync before rename: otherwise after a power loss the rename can be on disk while the data is not, which
-  // would replace a good old file with an empty one — the very thing this function exists to prevent.
-  if (::fsync(fd) != 0) throw write_error(path, "fsync", errno);
-  if (guard.close_fd() != 0) throw write_error(path, "close", errno);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) throw write_error(path, "rename", errno);
-  guard.release();
+}
 
-  // Make the rename itself durable. Best effort: the new file is already in place, and some filesystems refuse
-  // fsync on a directory, which must not turn a successful write into an error.
-  const std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
-  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+void AtomicFileWriter::commit() {
+  // fsync before rename: otherwise after a power loss the rename can be on disk while the data is not, which
+  // would replace a good old file with an empty one — the very thing this class exists to prevent.
+  if (::fsync(fd_) != 0) throw write_error(path_, "fsync", errno);
+  const int closed = ::close(fd_);
+  fd_ = -1;
+  if (closed != 0) throw write_error(path_, "close", errno);  // a deferred write error surfaces here
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) throw write_error(path_, "rename", errno);
+  committed_ = true;
+  sync_directory_of(path_);
+}
+
+void commit_file_atomically(const std::filesystem::path& written, const std::filesystem::path& target) {
+  const int fd = ::open(written.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw write_error(target, "opening " + written.string(), errno);
+  // Without this fsync a power loss could leave the rename on disk but not the data: an empty target.
+  const int synced = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (synced != 0) throw write_error(target, "fsync " + written.string(), error);
+  if (::rename(written.c_str(), target.c_str()) != 0) throw write_error(target, "renaming " + written.string(), errno);
+  sync_directory_of(target);
 }
 
 }  // namespace svdit::data

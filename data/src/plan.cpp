@@ -13,12 +13,17 @@
 #include <type_traits>
 #include <utility>
 
+#include "strict_json.h"
 #include "svdit/data/atomic_file.h"
 #include "svdit/data/error.h"
 
 namespace svdit::data {
 
 using nlohmann::json;
+
+// A plan nests five levels (plan → schedule → entry → heads → row); provenance may hold a frontier table or two.
+// Anything far deeper is hostile, and would overflow the stack in recursive copies (found by svdit-fuzz-plan).
+constexpr int kMaxPlanJsonDepth = 32;
 
 // ------------------------------------------------------------------------------------------------------------
 // Plan queries
@@ -368,37 +373,10 @@ ScheduleEntry read_entry(const Reader& r, const json& j, const std::string& path
   return e;
 }
 
-// Parses with a callback that refuses duplicate keys: nlohmann (like Python's json) would silently keep the
-// last one, and a plan with two "heads" tables must not mean whichever came second.
-json parse_json_text(std::string_view text, const std::string& source) {
-  std::vector<std::set<std::string>> open_objects;
-  json::parser_callback_t refuse_duplicates = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!open_objects.empty()) open_objects.pop_back();
-    } else if (event == json::parse_event_t::key && !open_objects.empty()) {
-      const auto& key = parsed.get_ref<const std::string&>();
-      if (!open_objects.back().insert(key).second)
-        throw FormatError(source, "JSON text", "duplicate key \"" + key + "\" in one object");
-    }
-    return true;
-  };
-  try {
-    return json::parse(text.begin(), text.end(), refuse_duplicates);
-  } catch (const json::exception& e) {
-    // Drop the "[json.exception.parse_error.101] " prefix; the rest names line and column.
-    std::string what = e.what();
-    if (const auto close = what.find("] "); what.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
-      what = what.substr(close + 2);
-    throw FormatError(source, "JSON text", "malformed JSON: " + what);
-  }
-}
-
 }  // namespace
 
 Plan parse_plan(std::string_view json_text, const std::string& source) {
-  const json root = parse_json_text(json_text, source);
+  const json root = detail::parse_json_strictly(json_text, source, "JSON text", kMaxPlanJsonDepth);
   const Reader r(source);
   r.object(root, "plan (top-level value)");
 

@@ -1,12 +1,9 @@
 // Writing a profile slice by slice into "<target>.partial", resuming one, and committing it (profile_writer.h).
 #include "svdit/data/profile_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -19,6 +16,7 @@
 #include "hdf5_file.h"
 #include "hdf5_float16.h"
 #include "profile_schema.h"
+#include "svdit/data/atomic_file.h"
 #include "svdit/data/error.h"
 
 namespace svdit::data {
@@ -147,27 +145,6 @@ bool all_numbers(const float* values, size_t count) {
     if (std::isnan(values[i])) return false;
   }
   return true;
-}
-
-// Makes the finished partial file the target: data on disk first, then the rename, then the rename on disk.
-void commit(const std::filesystem::path& partial, const std::filesystem::path& target) {
-  auto fail = [&](const std::string& step) {
-    throw std::runtime_error("cannot finish profile " + target.string() + ": " + step + ": " + std::strerror(errno));
-  };
-  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("opening " + partial.string());
-  // Without this fsync a power loss could leave the rename on disk but not the data: an empty target.
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  if (synced != 0) fail("fsync " + partial.string());
-  if (::rename(partial.c_str(), target.c_str()) != 0) fail("renaming " + partial.string());
-  // Best effort: some filesystems refuse fsync on a directory, and the profile is already in place.
-  const std::filesystem::path directory = target.parent_path().empty() ? "." : target.parent_path();
-  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
 }
 
 }  // namespace
@@ -410,7 +387,7 @@ void ProfileWriter::finish() {
 
   s.file.write_attribute("/", "complete", int64_t{1});
   s.file.close();
-  commit(s.partial, s.target);
+  commit_file_atomically(s.partial, s.target);
   state_.reset();
 }
 

@@ -110,7 +110,7 @@ SafetensorsCollection SafetensorsCollection::open(const fs::path& path) {
 
   // --- sharded: read and check the index ---
   const std::string& source = result.source_;
-  const json index = safetensors_detail::parse_json_strictly(read_index_text(target), source, "index");
+  const json index = detail::parse_json_strictly(read_index_text(target), source, "index", safetensors_detail::kMaxJsonDepth);
   if (!index.is_object()) {
     throw FormatError(source, "index", "expected a JSON object {\"metadata\": {…}, \"weight_map\": {…}}, found " +
                                            describe_json(index));

@@ -226,7 +226,7 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> file, const st
   }
   const Layout layout{8 + header_bytes, file.size() - 8 - header_bytes};
   const std::string_view text(reinterpret_cast<const char*>(file.data() + 8), static_cast<size_t>(header_bytes));
-  const json header = safetensors_detail::parse_json_strictly(text, source, "header");
+  const json header = detail::parse_json_strictly(text, source, "header", safetensors_detail::kMaxJsonDepth);
   if (!header.is_object()) {
     throw FormatError(source, "header",
                       "expected a JSON object {tensor name: {dtype, shape, data_offsets}}, found " +

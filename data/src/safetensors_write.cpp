@@ -1,7 +1,4 @@
 // Writing safetensors files: deterministic layout, and an atomic replace of the target.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -99,25 +96,6 @@ Plan plan_file(std::span<const TensorData> tensors, const std::map<std::string, 
   return plan;
 }
 
-std::runtime_error write_error(const std::filesystem::path& path, const std::string& step, int error_number) {
-  return std::runtime_error("cannot write " + path.string() + ": " + step + " failed: " + std::strerror(error_number));
-}
-
-void write_all(int fd, const void* data, size_t size, const std::filesystem::path& path) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    // Bounded chunks: Linux caps a single write() just under 2 GiB, and a 57 GB checkpoint has tensors above it.
-    const size_t chunk = std::min<size_t>(size, size_t{1} << 30);
-    const ssize_t written = ::write(fd, p, chunk);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      throw write_error(path, "write", errno);
-    }
-    p += written;
-    size -= static_cast<size_t>(written);
-  }
-}
-
 }  // namespace
 
 std::vector<std::byte> serialize_safetensors(std::span<const TensorData> tensors,
@@ -138,42 +116,11 @@ void write_safetensors(const std::filesystem::path& path, std::span<const Tensor
                        const std::map<std::string, std::string>& metadata) {
   const Plan plan = plan_file(tensors, metadata, path.string());
 
-  // Streamed to a temporary sibling rather than built in memory and handed to write_file_atomically(): weight
-  // files reach tens of gigabytes. The steps are the same — exclusive create, write, fsync, rename, fsync dir.
-  const std::filesystem::path temporary = temporary_sibling(path);
-  mode_t mode = 0666;
-  struct stat existing {};
-  const bool replacing = ::stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
-  if (replacing) mode = existing.st_mode & 07777;  // replacing a file must not change who may read it
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) throw write_error(path, "creating temporary " + temporary.string(), errno);
-  try {
-    if (replacing && ::fchmod(fd, mode) != 0) throw write_error(path, "fchmod", errno);
-    write_all(fd, plan.prefix.data(), plan.prefix.size(), path);
-    for (const TensorData* t : plan.tensor_order) write_all(fd, t->bytes.data(), t->bytes.size(), path);
-    // fsync before rename, or a power loss could leave the rename on disk and the data not.
-    if (::fsync(fd) != 0) throw write_error(path, "fsync", errno);
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(temporary.c_str());
-    throw write_error(path, "close", error);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(temporary.c_str());
-    throw write_error(path, "rename", error);
-  }
-  // Best effort: the file is in place; a filesystem refusing fsync on directories must not fail the write.
-  const std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
-  if (const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  // Streamed rather than built in memory and handed to write_file_atomically(): weight files reach tens of GB.
+  AtomicFileWriter writer(path);
+  writer.write(plan.prefix.data(), plan.prefix.size());
+  for (const TensorData* t : plan.tensor_order) writer.write(t->bytes.data(), t->bytes.size());
+  writer.commit();
 }
 
 }  // namespace svdit::data

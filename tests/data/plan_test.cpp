@@ -367,6 +367,14 @@ TEST(PlanBadInput, MalformedJsonText) {
   expect_format_error([] { parse_plan("{\"format\": 1e999}", "x.json"); }, "JSON text", {"1e999"});
 }
 
+TEST(PlanBadInput, DeeplyNestedJsonIsRefusedNotAStackOverflow) {
+  // svdit-fuzz-plan: provenance nested 300 000 levels deep overflowed the stack in recursive json copies.
+  const std::string text = serialize_plan(small_plan());
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  const std::string nested = text.substr(0, text.rfind('}')) + ", \"x\": " + deep + "}";
+  expect_format_error([&] { parse_plan(nested, "deep.json"); }, "JSON text", {"nested deeper than 32 levels"});
+}
+
 TEST(PlanBadInput, TruncatedTextAtEveryLength) {
   // No proper prefix of a plan is a complete JSON value, so every one must be refused — and none may crash.
   const std::string text = serialize_plan(small_plan());
