@@ -134,8 +134,8 @@ int main(int argc, char** argv) {
                         {"error-bound --buckets 1", bound_one_bucket},
                         {"paper (50 buckets)", paper},
                         {"time-budget --speedup 2 (50 buckets)", budget}};
-  std::printf("%-40s %10s %10s %10s %12s %10s\n", "objective", "min s", "median s", "max s", "plan+json s",
-              "speed-up");
+  std::printf("%-40s %9s %9s %9s %12s %9s %11s\n", "objective", "min s", "median s", "max s", "plan+json s",
+              "speed-up", "mean error");
   for (const Case& c : cases) {
     if (only != nullptr && std::strncmp(c.name, only, std::strlen(only)) != 0) continue;
     std::vector<double> times;
@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
     const std::string json = data::serialize_plan(make_plan(input, result));
     const double plan_seconds = seconds_since(plan_start);
     std::sort(times.begin(), times.end());
-    std::printf("%-40s %10.3f %10.3f %10.3f %12.3f %9.2fx\n", c.name, times.front(), times[times.size() / 2],
-                times.back(), plan_seconds, result.speedup());
+    std::printf("%-40s %9.3f %9.3f %9.3f %12.3f %8.2fx %11.4g\n", c.name, times.front(), times[times.size() / 2],
+                times.back(), plan_seconds, result.speedup(), result.mean_error);
   }
   return 0;
 }

@@ -113,15 +113,29 @@ void validate(const SearchInput& input) {
   validate_cost(input);
 }
 
-SearchInput load_search_input(const std::filesystem::path& profile) {
-  const data::ProfileReader reader = data::ProfileReader::open(profile);
+namespace {
+
+SearchInput copy_from(const data::ProfileReader& reader) {
   SearchInput input;
-  input.source = profile.string();
+  input.source = reader.path().string();
   input.meta = reader.meta();
   input.candidates = reader.candidates();
   input.error = reader.error();
   input.cost = reader.cost();
   input.complete = reader.complete();
+  return input;
+}
+
+}  // namespace
+
+SearchInput make_search_input(const data::ProfileReader& reader) {
+  SearchInput input = copy_from(reader);
+  validate(input);
+  return input;
+}
+
+SearchInput load_search_input(const std::filesystem::path& profile) {
+  SearchInput input = copy_from(data::ProfileReader::open(profile));
   const FileDigest digest = digest_file(profile);
   input.digest = digest.text;
   input.file_bytes = digest.bytes;

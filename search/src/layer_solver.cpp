@@ -62,11 +62,16 @@ class Search {
     for (size_t c = 0; c < candidates_; ++c) scale = std::max(scale, p.time_weight * times_[c][p.heads]);
     tol_ = 1e-12 * scale * static_cast<double>(heads_ + 1);
     for (size_t c = 0; c < candidates_; ++c) refresh(c);
+    min_marginal_.resize(candidates_);
+    for (size_t c = 0; c < candidates_; ++c) {
+      double least = kInf;
+      for (int64_t n = 1; n <= p.heads; ++n) least = std::min(least, times_[c][n] - times_[c][n - 1]);
+      min_marginal_[c] = p.time_weight * least;
+    }
   }
 
   LayerSolution run() {
-    start_independent();
-    if (!p_.start.empty()) start_from_given();
+    if (p_.start.empty() || !start_from_given()) start_independent();
     for (int pass = 0; pass < kMaxPasses; ++pass) {
       bool improved = single_moves();
       improved |= gather_moves();
@@ -135,20 +140,14 @@ class Search {
     return v;
   }
 
-  // Switches to the given start when it is a valid assignment and better than the independent choice.
-  void start_from_given() {
-    const Delta independent_value = value();
-    const std::vector<int32_t> independent = choice_;
+  // Starts from the given assignment; false (and nothing assigned) when it puts a head on a forbidden candidate.
+  bool start_from_given() {
     for (size_t h = 0; h < heads_; ++h) {
       const int32_t c = p_.start[h];
-      if (c < 0 || static_cast<size_t>(c) >= candidates_ || !(primary(h, static_cast<size_t>(c)) < kInf)) {
-        for (size_t k = 0; k < heads_; ++k) assign(k, independent[k]);
-        return;
-      }
-      assign(h, c);
+      if (c < 0 || static_cast<size_t>(c) >= candidates_ || !(primary(h, static_cast<size_t>(c)) < kInf)) return false;
     }
-    if (!better(value(), independent_value))
-      for (size_t k = 0; k < heads_; ++k) assign(k, independent[k]);
+    for (size_t h = 0; h < heads_; ++h) assign(h, p_.start[h]);
+    return true;
   }
 
   // Change of moving head h from its candidate to c ≠ its candidate, given the current groups.
@@ -182,20 +181,22 @@ class Search {
     return improved;
   }
 
-  // Moving several heads onto c at once can pay where no single move does (each head alone would only add a
-  // launch): try the heads in order of their own gain, and keep the best prefix. A head whose move would not
-  // pay even if c's launch were free gains nothing from sharing it — a head joining a group of k saves at most
-  // one launch of one head, time(c, 1) — so only heads with move_delta < time_weight·time(c, 1) are movers.
+  // Moving several heads onto an unused candidate c at once can pay where no single move does (the first head
+  // alone would pay a whole launch): try the heads in order of their own gain, and keep the best prefix. The
+  // k-th head to join pays only the marginal time(c, k) − time(c, k − 1); a head whose gain stays positive even
+  // at the smallest marginal can never help, so only heads below that bound are movers. (Onto a candidate in
+  // use, every head already pays only a marginal: single moves cover it.)
   bool gather_moves() {
     bool improved = false;
     for (size_t c = 0; c < candidates_; ++c) {
+      if (counts_[c] > 0) continue;
       movers_.clear();
-      const double launch = p_.time_weight * times_[c][1];
+      const double bound = join_[c] - min_marginal_[c];  // the most sharing can save one mover
       for (size_t h = 0; h < heads_; ++h) {
         if (static_cast<size_t>(choice_[h]) == c) continue;
         const auto a = static_cast<size_t>(choice_[h]);
         const double gain = primary(h, c) - primary(h, a) + join_[c] + leave_[a];  // +inf when c is forbidden
-        if (gain < launch - tol_) movers_.emplace_back(gain, h);
+        if (gain < bound - tol_) movers_.emplace_back(gain, h);
       }
       if (movers_.size() < 2) continue;  // one mover is a single move, already tried
       std::sort(movers_.begin(), movers_.end());  // by gain, then head: deterministic
@@ -281,6 +282,7 @@ class Search {
   std::vector<int32_t> choice_;
   std::vector<int64_t> counts_;
   std::vector<double> join_, leave_;
+  std::vector<double> min_marginal_;  // [candidate] weighted least time one more head can add to its group
   double tol_ = 0.0;
   std::vector<std::pair<double, size_t>> movers_;    // gather: (own gain, head)
   std::vector<size_t> members_;                      // dissolve: heads of the group

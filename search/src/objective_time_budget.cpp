@@ -3,15 +3,23 @@
 //
 // For a multiplier μ ≥ 0 every (bucket, layer) is solved independently by the fusion-aware layer solver with
 //     minimise  Σ_h error(h, c_h) + μ · layer time
-// (both terms are per step, so a bucket's step count scales them alike and drops out). μ = 0 keeps the most
-// accurate pattern; raising μ trades error for time. The sweep evaluates a geometric grid of μ, then bisects
-// between the grid points that bracket the budget; the plan is the evaluated solution of least error among those
-// within the budget. Every evaluated solution is a (time, error) point; their Pareto frontier is printed and
-// stored in the plan. Lagrangian relaxation reaches the lower convex hull of the trade-off only: a budget that
-// falls between two hull points gets the one below it, with some budget left unused.
+// (both terms are per step, so a bucket's step count scales them alike and drops out). Small μ keeps the most
+// accurate patterns; raising μ trades error for time. The sweep:
+//   1. solves every layer on a geometric grid of μ, two points per decade from 1e-6 to 1e4 (× 1 / the time of one
+//      dense head, so that the range suits µs and dense-head units alike), each point starting from the previous
+//      point's solution (neighbouring multipliers differ in few heads);
+//   2. bisects (geometrically, 12 times) the neighbouring multipliers whose times straddle the budget. For an
+//      exact solver a layer's optimal assignment is piecewise constant in μ, with time falling and error rising,
+//      so a layer whose assignment is the same at both ends of the bracket keeps it; only the others are re-solved.
+// The plan is the evaluated solution of least error among those within the budget. Every evaluated solution is
+// a (time, error) point; their Pareto frontier is printed and stored in the plan. Lagrangian relaxation reaches
+// the lower convex hull of the trade-off only: a budget between two hull points gets the one below it, with
+// some budget left unused.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "objectives.h"
@@ -22,15 +30,20 @@ namespace svdit::search::detail {
 
 namespace {
 
+// One multiplier's solution of every (bucket, layer after warm-up).
 struct Evaluation {
-  double multiplier = 0.0, time = 0.0, error = 0.0;
-  std::vector<std::vector<int32_t>> choice;
+  double multiplier = 0.0;
+  double time = 0.0;                 // one generation, warm-up included
+  double error = 0.0;                // mean per (step, layer, head)
+  std::vector<int32_t> choice;       // [bucket, layer, head]
+  std::vector<double> layer_time;    // [bucket, layer], one step
+  std::vector<double> layer_error;   // [bucket, layer], Σ over heads, one step
 };
 
 class Sweep {
  public:
-  Sweep(const SearchInput& input, SearchResult& r) : r_(r), candidates_(input.num_candidates()) {
-    // error per (bucket, layer ≥ warm-up, head, candidate); dense is exact by definition.
+  Sweep(const SearchInput& input, const SearchResult& r) : r_(r), candidates_(input.num_candidates()) {
+    // error per (bucket, layer, head, candidate); dense is exact by definition.
     const auto per_layer = static_cast<size_t>(r.heads * candidates_);
     primary_.resize(r.buckets.size() * static_cast<size_t>(r.layers) * per_layer, 0.0);
     for (size_t b = 0; b < r.buckets.size(); ++b)
@@ -38,7 +51,7 @@ class Sweep {
         for (int64_t h = 0; h < r.heads; ++h) {
           const std::span<const float> error = r.errors.head(static_cast<int64_t>(b), l, h);
           for (int64_t c = 0; c < candidates_; ++c)
-            primary_[offset(b, l) + static_cast<size_t>(h * candidates_ + c)] =
+            primary_[layer_index(b, l) * per_layer + static_cast<size_t>(h * candidates_ + c)] =
                 c == r.dense ? 0.0 : static_cast<double>(error[static_cast<size_t>(c)]);
         }
     // Tie-break among equal error + μ·time: the faster candidate alone.
@@ -46,7 +59,7 @@ class Sweep {
     for (int64_t h = 0; h < r.heads; ++h)
       for (int64_t c = 0; c < candidates_; ++c)
         secondary_[static_cast<size_t>(h * candidates_ + c)] = r.cost.group_time(c, 1);
-    // Time and error of everything the sweep does not choose: warm-up steps (all dense) and warm-up layers.
+    // Time of everything the sweep does not choose: warm-up steps (all dense) and warm-up layers.
     const double dense_layer = r.cost.group_time(r.dense, r.heads);
     int64_t sparse_steps = 0;
     for (const Bucket& b : r.buckets) sparse_steps += b.num_steps();
@@ -55,48 +68,61 @@ class Sweep {
     head_steps_ = static_cast<double>(r.sampling_steps * r.layers * r.heads);
   }
 
-  // Each layer starts from its solution at the previously evaluated μ (the sweep moves μ in small steps, so
-  // few heads change), or from the independent choice when that is better.
-  Evaluation evaluate(double mu) {
-    Evaluation e{mu, fixed_time_, 0.0, previous_.empty() ? r_.choice : previous_};
-    for (size_t b = 0; b < r_.buckets.size(); ++b) {
-      const auto steps = static_cast<double>(r_.buckets[b].num_steps());
+  // Solves at μ. With both neighbours given, a layer whose assignment is the same in both keeps it; the others
+  // start from the lower neighbour's assignment.
+  const Evaluation& evaluate(double mu, const Evaluation* lo = nullptr, const Evaluation* hi = nullptr) {
+    const auto heads = static_cast<size_t>(r_.heads);
+    const size_t layers = r_.buckets.size() * static_cast<size_t>(r_.layers);
+    Evaluation e;
+    e.multiplier = mu;
+    e.choice = lo ? lo->choice : std::vector<int32_t>(layers * heads, static_cast<int32_t>(r_.dense));
+    e.layer_time.assign(layers, 0.0);
+    e.layer_error.assign(layers, 0.0);
+    for (size_t b = 0; b < r_.buckets.size(); ++b)
       for (int64_t l = r_.options.warmup_layers; l < r_.layers; ++l) {
+        const size_t at = layer_index(b, l);
+        const auto first = static_cast<std::ptrdiff_t>(at * heads), last = static_cast<std::ptrdiff_t>((at + 1) * heads);
+        if (lo && hi && std::equal(lo->choice.begin() + first, lo->choice.begin() + last, hi->choice.begin() + first)) {
+          e.layer_time[at] = lo->layer_time[at];
+          e.layer_error[at] = lo->layer_error[at];
+          continue;
+        }
+        const auto per_layer = static_cast<size_t>(r_.heads * candidates_);
         const LayerSolution s = solve_layer(LayerProblem{
             .heads = r_.heads,
             .candidates = candidates_,
-            .primary = std::span<const double>(&primary_[offset(b, l)], static_cast<size_t>(r_.heads * candidates_)),
+            .primary = std::span<const double>(&primary_[at * per_layer], per_layer),
             .secondary = secondary_,
             .cost = &r_.cost,
             .time_weight = mu,
-            .start = previous_.empty() ? std::span<const int32_t>()
-                                       : std::span<const int32_t>(&previous_[b][static_cast<size_t>(l * r_.heads)],
-                                                                  static_cast<size_t>(r_.heads))});
-        e.time += steps * s.time;
-        e.error += steps * s.primary;
-        std::copy(s.choice.begin(), s.choice.end(), e.choice[b].begin() + l * r_.heads);
+            .start = lo ? std::span<const int32_t>(&lo->choice[at * heads], heads) : std::span<const int32_t>()});
+        std::copy(s.choice.begin(), s.choice.end(), e.choice.begin() + first);
+        e.layer_time[at] = s.time;
+        e.layer_error[at] = s.primary;
+      }
+    e.time = fixed_time_;
+    for (size_t b = 0; b < r_.buckets.size(); ++b) {
+      const auto steps = static_cast<double>(r_.buckets[b].num_steps());
+      for (int64_t l = r_.options.warmup_layers; l < r_.layers; ++l) {
+        e.time += steps * e.layer_time[layer_index(b, l)];
+        e.error += steps * e.layer_error[layer_index(b, l)];
       }
     }
     e.error /= head_steps_;
-    points_.push_back({mu, e.time, e.error});
-    previous_ = e.choice;
-    return e;
+    return evaluations_.emplace(mu, std::move(e)).first->second;
   }
 
-  const std::vector<FrontierPoint>& points() const { return points_; }
+  const std::map<double, Evaluation>& evaluations() const { return evaluations_; }
 
  private:
-  size_t offset(size_t b, int64_t l) const {
-    return (b * static_cast<size_t>(r_.layers) + static_cast<size_t>(l)) * static_cast<size_t>(r_.heads * candidates_);
-  }
+  size_t layer_index(size_t b, int64_t l) const { return b * static_cast<size_t>(r_.layers) + static_cast<size_t>(l); }
 
-  SearchResult& r_;
+  const SearchResult& r_;
   int64_t candidates_;
   std::vector<double> primary_;    // [bucket, layer, head, candidate]
   std::vector<double> secondary_;  // [head, candidate]
   double fixed_time_ = 0.0, head_steps_ = 1.0;
-  std::vector<FrontierPoint> points_;
-  std::vector<std::vector<int32_t>> previous_;  // [bucket][layer * heads + head] of the last evaluation
+  std::map<double, Evaluation> evaluations_;  // by multiplier; std::map keeps references stable
 };
 
 std::string figure(double value) {
@@ -112,51 +138,57 @@ void choose_time_budget(const SearchInput& input, SearchResult& r) {
   r.budget = r.options.budget_us ? *r.options.budget_us : dense_time / *r.options.speedup;
 
   Sweep sweep(input, r);
-  // μ is error per unit of time; one dense head's time sets the scale, so the grid suits µs and dense-head units.
+  // μ is error per unit of time; one dense head's time sets the scale, so the range suits µs and dense-head units.
   const double dense_head = r.cost.group_time(r.dense, 1);
   const double scale = dense_head > 0.0 ? 1.0 / dense_head : 1.0;
-  constexpr int kPerDecade = 2, kLowExponent = -12, kHighExponent = 8;  // μ = scale · 10^(k/2): 1e-6 … 1e4 × scale
-  constexpr int kBisections = 10;  // brackets μ to within 10^(1/2)^(1/1024), far below what moves a head
+  constexpr int kPerDecade = 2, kLowExponent = -6 * kPerDecade, kHighExponent = 4 * kPerDecade;  // 1e-6 … 1e4
+  constexpr int kBisections = 12;  // the bracket shrinks to 10^(1/kPerDecade/4096)
 
-  Evaluation best;
-  bool have_best = false;
-  auto consider = [&](Evaluation&& e) {
-    const bool fits = e.time <= r.budget;
-    if (fits && (!have_best || e.error < best.error || (e.error == best.error && e.time < best.time))) {
-      best = std::move(e);
-      have_best = true;
+  const Evaluation* previous = nullptr;
+  for (int k = kLowExponent; k <= kHighExponent; ++k)
+    previous = &sweep.evaluate(scale * std::pow(10.0, static_cast<double>(k) / kPerDecade), previous);
+
+  // The neighbours whose times straddle the budget (time falls as μ rises), bisected.
+  const Evaluation* over = nullptr;
+  const Evaluation* within = nullptr;
+  for (const auto& [mu, e] : sweep.evaluations()) {
+    if (e.time <= r.budget) {
+      within = &e;
+      break;
     }
-    return fits;
-  };
-
-  double below = 0.0, above = 0.0;  // the bracketing multipliers: the largest μ over budget, the smallest within
-  bool bracketed = false;
-  double fastest = 0.0;
-  for (int k = kLowExponent; k <= kHighExponent; ++k) {
-    const double mu = scale * std::pow(10.0, static_cast<double>(k) / kPerDecade);
-    Evaluation e = sweep.evaluate(mu);
-    fastest = k == kLowExponent ? e.time : std::min(fastest, e.time);
-    const bool fits = consider(std::move(e));
-    if (!fits) below = mu;
-    if (fits && !bracketed) {
-      above = mu;
-      bracketed = k > kLowExponent;  // within budget already at the smallest μ: nothing to bisect
+    over = &e;
+  }
+  if (over != nullptr && within != nullptr) {
+    for (int i = 0; i < kBisections; ++i) {
+      const Evaluation& mid = sweep.evaluate(std::sqrt(over->multiplier * within->multiplier), over, within);
+      (mid.time <= r.budget ? within : over) = &mid;
     }
   }
-  if (!have_best)
+
+  const Evaluation* best = nullptr;
+  double fastest = dense_time;
+  std::vector<FrontierPoint> points;
+  for (const auto& [mu, e] : sweep.evaluations()) {
+    points.push_back({mu, e.time, e.error});
+    fastest = std::min(fastest, e.time);
+    if (e.time <= r.budget && (best == nullptr || e.error < best->error || (e.error == best->error && e.time < best->time)))
+      best = &e;
+  }
+  if (best == nullptr)
     throw OptionError(std::string(r.options.budget_us ? "--budget-us" : "--speedup") + ": the budget of " +
                       figure(r.budget) + " " + r.cost.unit() + " (all-dense " + figure(dense_time) +
                       ") is below the fastest plan the search found, " + figure(fastest) + " " + r.cost.unit() +
                       " (warm-up steps and layers run dense and count in full)");
-  if (bracketed && below > 0.0 && below < above) {
-    for (int i = 0; i < kBisections; ++i) {
-      const double mu = std::sqrt(below * above);  // geometric midpoint: μ spans decades
-      (consider(sweep.evaluate(mu)) ? above : below) = mu;
+  const auto heads = static_cast<size_t>(r.heads);
+  for (size_t b = 0; b < r.buckets.size(); ++b)
+    for (int64_t l = r.options.warmup_layers; l < r.layers; ++l) {
+      const size_t at = (b * static_cast<size_t>(r.layers) + static_cast<size_t>(l)) * heads;
+      std::copy(best->choice.begin() + static_cast<std::ptrdiff_t>(at),
+                best->choice.begin() + static_cast<std::ptrdiff_t>(at + heads),
+                r.choice[b].begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(l) * heads));
     }
-  }
-  r.choice = std::move(best.choice);
-  r.multiplier = best.multiplier;
-  r.frontier = pareto_frontier(sweep.points());
+  r.multiplier = best->multiplier;
+  r.frontier = pareto_frontier(std::move(points));
 }
 
 }  // namespace svdit::search::detail

@@ -10,6 +10,7 @@
 #include "svdit/data/plan.h"
 #include "svdit/search/digest.h"
 #include "svdit/search/plan_export.h"
+#include "svdit/search/plan_figures.h"
 #include "svdit/search/search.h"
 
 namespace svdit::search {
@@ -105,6 +106,52 @@ TEST(Digest, Fnv1a64KnownValues) {
   EXPECT_EQ(d.text, "fnv1a64:85944171f73967e8");
   EXPECT_EQ(d.bytes, 6);
   EXPECT_THROW(digest_file(temp_dir() / "missing.bin"), data::FormatError);
+}
+
+}  // namespace
+}  // namespace svdit::search
+
+namespace svdit::search {
+namespace {
+
+TEST(PlanFigures, ASearchedPlanHasTheSearchsOwnFigures) {
+  const SearchInput in = testing::random_input(9, 3, 4, {0, 3, 7}, 10, 3);
+  for (const Objective objective : {Objective::paper, Objective::error_bound, Objective::time_budget}) {
+    SearchOptions o;
+    o.objective = objective;
+    if (objective == Objective::time_budget) o.speedup = 1.7;
+    o.warmup_steps = 2;
+    o.warmup_layers = 1;
+    const SearchResult r = run_search(in, o);
+    const PlanFigures f = evaluate_plan(in, make_plan(in, r));
+    EXPECT_NEAR(f.time, r.time, 1e-9 * r.time) << to_string(objective);
+    EXPECT_NEAR(f.dense_time, r.dense_time, 1e-9 * r.dense_time);
+    EXPECT_NEAR(f.density, r.density, 1e-12);
+    EXPECT_NEAR(f.mean_error, r.mean_error, 1e-12) << to_string(objective);
+    EXPECT_EQ(f.unit, "us");
+  }
+}
+
+TEST(PlanFigures, HandEditedAndForeignPlans) {
+  const SearchInput in = testing::random_input(9, 3, 4, {0, 3, 7}, 10, 3);
+  data::Plan plan = make_plan(in, run_search(in, {}));
+  // Every head dense, under a renumbered id: all-dense figures.
+  const int32_t dense_id = 7;
+  plan.patterns = {{dense_id, testing::dense(), 1.0}};
+  for (data::ScheduleEntry& e : plan.schedule)
+    if (!e.dense) std::fill(e.heads.begin(), e.heads.end(), dense_id);
+  const PlanFigures f = evaluate_plan(in, plan);
+  EXPECT_DOUBLE_EQ(f.speedup(), 1.0);
+  EXPECT_EQ(f.mean_error, 0.0);
+  EXPECT_EQ(f.density, 1.0);
+  // A pattern the profile never measured is refused.
+  plan.patterns.push_back({8, testing::window(3), 0.1});
+  try {
+    evaluate_plan(in, plan);
+    FAIL() << "expected a FormatError";
+  } catch (const data::FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("none of the profile's candidates"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -11,6 +11,10 @@
 
 #include "svdit/data/profile.h"
 
+namespace svdit::data {
+class ProfileReader;
+}
+
 namespace svdit::search {
 
 struct SearchInput {
@@ -29,6 +33,10 @@ struct SearchInput {
     return error.at(prompt, step, layer, head, candidate);
   }
 };
+
+// The input from an open reader (the analyzer holds one): meta, candidates, error and cost, source = its path.
+// No digest (the file is not read again); validated.
+SearchInput make_search_input(const data::ProfileReader& reader);
 
 // Reads PROFILE through data::ProfileReader (which validates the file's structure), digests its bytes, then
 // runs validate(). Throws data::FormatError naming the file and the dataset at fault.
