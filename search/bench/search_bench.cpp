@@ -82,7 +82,7 @@ SearchInput wan14b_sized_input() {
           for (int64_t c = 0; c < candidates; ++c) {
             const double density = input.candidates[static_cast<size_t>(c)].block_density;
             const int64_t family = c < 2 ? -1 : (c - 2) / 6;
-            double e = c == 0 ? 0.0 : c == 1 ? 1.0 : (1.0 - density) * (family == kind ? 0.05 : 0.6) / sharpness;
+            double e = c == 0 ? 0.0 : c == 1 ? 1.0 : (1.0 - density) * (family == kind ? 0.02 : 0.6) / sharpness;
             if (c >= 2) e *= 0.8 + 0.4 * random.uniform() + 0.3 * (1.0 - static_cast<double>(s) / 50.0);
             input.error.at(pr, s, l, h, c) = static_cast<float>(e);
           }
