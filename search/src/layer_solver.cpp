@@ -55,10 +55,9 @@ class Search {
       throw std::invalid_argument("solve_layer: start must hold one candidate per head");
     times_.reserve(candidates_);
     for (size_t c = 0; c < candidates_; ++c) times_.push_back(p.cost->group_times(static_cast<int64_t>(c)));
-    // Tolerance scaled to the problem: the largest finite term it can meet.
+    // Tolerance for rounding in sums of up to heads + 1 terms, scaled to the largest weighted group time (errors,
+    // the other terms, are relative MSEs of order 1 or less).
     double scale = 1.0;
-    for (const double v : p.primary)
-      if (v < kInf) scale = std::max(scale, std::abs(v));
     for (size_t c = 0; c < candidates_; ++c) scale = std::max(scale, p.time_weight * times_[c][p.heads]);
     tol_ = 1e-12 * scale * static_cast<double>(heads_ + 1);
     for (size_t c = 0; c < candidates_; ++c) refresh(c);

@@ -6,11 +6,13 @@
 // (both terms are per step, so a bucket's step count scales them alike and drops out). Small μ keeps the most
 // accurate patterns; raising μ trades error for time. The sweep:
 //   1. solves every layer on a geometric grid of μ, two points per decade from 1e-6 to 1e4 (× 1 / the time of one
-//      dense head, so that the range suits µs and dense-head units alike), each point starting from the previous
-//      point's solution (neighbouring multipliers differ in few heads);
-//   2. bisects (geometrically, 12 times) the neighbouring multipliers whose times straddle the budget. For an
-//      exact solver a layer's optimal assignment is piecewise constant in μ, with time falling and error rising,
-//      so a layer whose assignment is the same at both ends of the bracket keeps it; only the others are re-solved.
+//      dense head, so that the range suits µs and dense-head units alike): the two ends first, then midpoints,
+//      coarse to fine, each between its two evaluated neighbours. For an exact solver a layer's optimal
+//      assignment is piecewise constant in μ (time falling, error rising as μ grows), so a layer whose assignment
+//      is the same at both neighbours keeps it; only the others are solved, starting from the lower neighbour's
+//      assignment. Far from the budget most layers sit on a plateau, and are not solved again;
+//   2. bisects (geometrically, 12 times) the neighbouring multipliers whose times straddle the budget, the same
+//      way.
 // The plan is the evaluated solution of least error among those within the budget. Every evaluated solution is
 // a (time, error) point; their Pareto frontier is printed and stored in the plan. Lagrangian relaxation reaches
 // the lower convex hull of the trade-off only: a budget between two hull points gets the one below it, with
@@ -18,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -144,9 +147,19 @@ void choose_time_budget(const SearchInput& input, SearchResult& r) {
   constexpr int kPerDecade = 2, kLowExponent = -6 * kPerDecade, kHighExponent = 4 * kPerDecade;  // 1e-6 … 1e4
   constexpr int kBisections = 12;  // the bracket shrinks to 10^(1/kPerDecade/4096)
 
-  const Evaluation* previous = nullptr;
-  for (int k = kLowExponent; k <= kHighExponent; ++k)
-    previous = &sweep.evaluate(scale * std::pow(10.0, static_cast<double>(k) / kPerDecade), previous);
+  auto grid = [&](int k) { return scale * std::pow(10.0, static_cast<double>(k) / kPerDecade); };
+  // Ends first, then midpoints of index ranges (coarse to fine), each between its two evaluated neighbours.
+  std::function<void(int, int, const Evaluation&, const Evaluation&)> fill = [&](int i, int j, const Evaluation& lo,
+                                                                                 const Evaluation& hi) {
+    if (j - i < 2) return;
+    const int m = (i + j) / 2;
+    const Evaluation& mid = sweep.evaluate(grid(m), &lo, &hi);
+    fill(i, m, lo, mid);
+    fill(m, j, mid, hi);
+  };
+  const Evaluation& low = sweep.evaluate(grid(kLowExponent));
+  const Evaluation& high = sweep.evaluate(grid(kHighExponent), &low);
+  fill(kLowExponent, kHighExponent, low, high);
 
   // The neighbours whose times straddle the budget (time falls as μ rises), bisected.
   const Evaluation* over = nullptr;
