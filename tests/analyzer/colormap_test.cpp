@@ -86,20 +86,16 @@ TEST(LogScale, ColouriseFollowsScaleAndRamp) {
   EXPECT_EQ(c[2], heat_lut()[0]);
 }
 
-TEST(PatternColour, DenseAndSkipAreFixedOthersFollowCandidate) {
+TEST(PatternColour, DenseAndSkipAreFixedOthersFollowTheKey) {
   const Pattern dense = make_pattern({dense_component()});
   const Pattern skip = make_pattern({skip_component()});
   const Pattern w = make_pattern({window_component(48)});
-  EXPECT_EQ(pattern_colour(dense, 0, 0, 8), dense_colour());
-  EXPECT_EQ(pattern_colour(skip, 1, 3, 8), skip_colour());
-  // Keyed by candidate, not by plan position: the same candidate keeps its colour in any plan.
-  EXPECT_EQ(pattern_colour(w, 2, 0, 8), pattern_colour(w, 2, 5, 8));
-  // Patterns without a candidate are keyed after the candidates by plan position.
-  EXPECT_EQ(pattern_colour(w, std::nullopt, 1, 8), categorical_palette()[9]);
+  EXPECT_EQ(pattern_colour(dense, 0), dense_colour());
+  EXPECT_EQ(pattern_colour(skip, 3), skip_colour());
+  EXPECT_EQ(pattern_colour(w, 0), categorical_palette()[0]);
+  EXPECT_EQ(pattern_colour(w, 13), categorical_palette()[1]);  // wraps around
   std::set<uint32_t> seen{dense_colour().packed(), skip_colour().packed()};
-  for (int64_t c = 0; c < static_cast<int64_t>(categorical_palette().size()); ++c) {
-    seen.insert(pattern_colour(w, c, 0, 20).packed());
-  }
+  for (int64_t k = 0; k < static_cast<int64_t>(categorical_palette().size()); ++k) seen.insert(pattern_colour(w, k).packed());
   EXPECT_EQ(seen.size(), categorical_palette().size() + 2) << "palette entries must differ from each other and "
                                                               "from dense and skip";
 }

@@ -202,6 +202,31 @@ TEST(Document, ReplacePlanChecksTheModel) {
   EXPECT_EQ(doc->undo_label(), "search");
 }
 
+TEST(Document, LiveReplacementsMergeIntoOneUndoStep) {
+  auto doc = Document::open(test::sample_profile());
+  const Plan start = doc->plan();
+  Plan a = read_plan(test::sample_plan());
+  Plan b = a;
+  b.schedule[1].heads[0] = 4;
+  doc->replace_plan(a, "re-search (live)", true);  // nothing to merge with: a new step
+  const uint64_t ra = doc->revision();
+  doc->replace_plan(b, "re-search (live)", true);
+  EXPECT_EQ(doc->plan(), b);
+  EXPECT_NE(doc->revision(), ra);
+  ASSERT_TRUE(doc->undo());
+  EXPECT_EQ(doc->plan(), start);  // one undo step back past both
+  EXPECT_FALSE(doc->can_undo());
+  // Another label, or an undo in between, starts a new step.
+  doc->redo();
+  doc->replace_plan(a, "search", true);
+  EXPECT_EQ(doc->undo_label(), "search");
+  doc->undo();
+  doc->replace_plan(a, "re-search (live)", true);
+  EXPECT_FALSE(doc->can_redo());
+  doc->undo();
+  EXPECT_EQ(doc->plan(), b);
+}
+
 TEST(Document, MapsAreReadLazilyAndCached) {
   auto doc = Document::open(test::sample_profile(), 4 * (81 + 36) * sizeof(float));  // room for 4 heads
   EXPECT_EQ(doc->map_cache().loads(), 0u);  // opening reads no map

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "svdit/analyzer/plan_edit.h"
 #include "svdit/data/profile_reader.h"
@@ -194,6 +195,34 @@ TEST_F(Sample, PlanFiguresOfDenseAndSamplePlans) {
   EXPECT_DOUBLE_EQ(fs.max_error, max_err);
   EXPECT_GT(fs.speedup(), 1.0);
   EXPECT_GT(fs.mean_error, 0.0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Sample, PlanColoursFollowTheCandidates) {
+  const Plan plan = read_plan(test::sample_plan());
+  const CandidateIndex index(view(), plan);
+  EXPECT_EQ(plan_colour(plan, index, std::nullopt), dense_colour());
+  EXPECT_EQ(plan_colour(plan, index, 5), dense_colour());  // id 5 is dense in the sample plan
+  EXPECT_EQ(plan_colour(plan, index, 4), skip_colour());
+  // Candidates 0 and 1 are dense and skip: candidate 2 (window(48), the sample plan's id 0) is the first
+  // sparse one and takes the first palette entry.
+  EXPECT_EQ(index.colour_key(2), 0);
+  EXPECT_EQ(index.sparse_candidates(), 6);
+  EXPECT_EQ(plan_colour(plan, index, 0), categorical_palette()[0]);
+  for (const PlanPattern& pp : plan.patterns) {
+    EXPECT_EQ(plan_colour(plan, index, pp.id), candidate_colour(view(), index, *index.candidate_of(pp.id)));
+  }
+  std::set<uint32_t> distinct;
+  for (const PlanPattern& pp : plan.patterns) distinct.insert(plan_colour(plan, index, pp.id).packed());
+  EXPECT_EQ(distinct.size(), plan.patterns.size());
+  // A pattern no candidate has is keyed after the candidates, by its place in the plan.
+  Plan extra = plan;
+  extra.patterns.push_back(PlanPattern{42, make_pattern({window_component(7)}), 0.2});
+  const CandidateIndex extra_index(view(), extra);
+  EXPECT_EQ(plan_colour(extra, extra_index, 42), categorical_palette()[(6 + 6) % categorical_palette().size()]);
 }
 
 }  // namespace

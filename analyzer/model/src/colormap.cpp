@@ -105,13 +105,14 @@ const std::vector<Rgba8>& categorical_palette() {
   return palette;
 }
 
-Rgba8 pattern_colour(const data::Pattern& pattern, std::optional<int64_t> candidate_index, int64_t plan_index,
-                     int64_t num_candidates) {
+Rgba8 pattern_colour(const data::Pattern& pattern, int64_t key) {
   if (pattern.is_dense()) return dense_colour();
   if (pattern.is_skip()) return skip_colour();
   const auto& palette = categorical_palette();
-  const int64_t key = candidate_index ? *candidate_index : num_candidates + plan_index;
-  return palette[static_cast<size_t>(key) % palette.size()];
+  return palette[static_cast<size_t>(std::max<int64_t>(key, 0)) % palette.size()];
 }
+
+Rgba8 frontier_colour() { return Rgba8{90, 200, 250, 255}; }
+Rgba8 current_plan_colour() { return Rgba8{255, 90, 60, 255}; }
 
 }  // namespace svdit::analyzer

@@ -115,9 +115,14 @@ void Document::new_dense_plan() {
   commit("new dense plan", make_dense_plan(reader_.meta(), reader_.candidates(), dense_provenance(reader_.path())), {});
 }
 
-void Document::replace_plan(data::Plan plan, const std::string& label) {
+void Document::replace_plan(data::Plan plan, const std::string& label, bool merge_with_last) {
   const data::ProfileMeta& m = reader_.meta();
   data::check_plan_matches(plan, data::PlanModel{m.model, m.layers, m.heads, m.head_dim}, m.layout, label);
+  if (merge_with_last && !undo_.empty() && undo_.back().label == label && redo_.empty()) {
+    data::validate(plan, label);
+    set_plan(std::move(plan), next_revision_++, plan_path_);
+    return;
+  }
   commit(label, std::move(plan), plan_path_);
 }
 

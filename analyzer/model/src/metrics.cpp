@@ -73,10 +73,10 @@ CandidateIndex::CandidateIndex(const ProfileView& profile, const data::Plan& pla
   }
   std::sort(map_.begin(), map_.end());
   for (size_t c = 0; c < profile.candidates.size(); ++c) {
-    if (profile.candidates[c].pattern.is_dense()) {
-      dense_ = static_cast<int64_t>(c);
-      break;
-    }
+    const data::Pattern& p = profile.candidates[c].pattern;
+    if (p.is_dense() && !dense_) dense_ = static_cast<int64_t>(c);
+    keys_.push_back(sparse_);
+    if (!p.is_dense() && !p.is_skip()) ++sparse_;
   }
 }
 
@@ -84,6 +84,22 @@ std::optional<int64_t> CandidateIndex::candidate_of(int32_t pattern_id) const {
   auto it = std::lower_bound(map_.begin(), map_.end(), std::make_pair(pattern_id, std::numeric_limits<int64_t>::min()));
   if (it == map_.end() || it->first != pattern_id) return std::nullopt;
   return it->second;
+}
+
+Rgba8 plan_colour(const data::Plan& plan, const CandidateIndex& index, std::optional<int32_t> pattern_id) {
+  if (!pattern_id) return dense_colour();
+  for (size_t i = 0; i < plan.patterns.size(); ++i) {
+    if (plan.patterns[i].id == *pattern_id) {
+      const auto c = index.candidate_of(*pattern_id);
+      const int64_t key = c ? index.colour_key(*c) : index.sparse_candidates() + static_cast<int64_t>(i);
+      return pattern_colour(plan.patterns[i].pattern, key);
+    }
+  }
+  return dense_colour();
+}
+
+Rgba8 candidate_colour(const ProfileView& profile, const CandidateIndex& index, int64_t candidate) {
+  return pattern_colour(profile.candidates.at(static_cast<size_t>(candidate)).pattern, index.colour_key(candidate));
 }
 
 std::vector<CandidateRow> candidate_rows(const ProfileView& p, PromptAggregate a, int64_t step, int64_t layer,

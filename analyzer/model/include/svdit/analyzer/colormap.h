@@ -46,12 +46,18 @@ struct LogScale {
 std::vector<Rgba8> colourise(std::span<const float> values, const LogScale& scale);
 
 // Pattern colours of the grid and legend. Dense and skip have fixed colours (grey, near-black); the others
-// take a categorical palette entry keyed by the profile candidate the pattern is — so a pattern keeps its
-// colour across re-searches and plans — or, for a pattern no candidate has, by its position in the plan.
+// take a categorical palette entry by a key: the profile candidate the pattern is — so a pattern keeps its
+// colour across re-searches and plans — or, for a pattern no candidate has, its position in the plan after
+// the candidates (see plan_colour in metrics.h, which computes the key).
 Rgba8 dense_colour();
 Rgba8 skip_colour();
 const std::vector<Rgba8>& categorical_palette();
-Rgba8 pattern_colour(const data::Pattern& pattern, std::optional<int64_t> candidate_index, int64_t plan_index,
-                     int64_t num_candidates);
+// The key of a candidate is its rank among the candidates that are neither dense nor skip, so that the first
+// sparse candidates take the first (most distinct) palette entries (CandidateIndex::colour_key).
+Rgba8 pattern_colour(const data::Pattern& pattern, int64_t key);
+
+// Trade-off plot: the search's frontier and the plan being edited.
+Rgba8 frontier_colour();
+Rgba8 current_plan_colour();
 
 }  // namespace svdit::analyzer

@@ -58,7 +58,10 @@ class Document {
   bool isolate_step(int64_t step);
   size_t remove_unused_patterns();
   void new_dense_plan();
-  void replace_plan(data::Plan plan, const std::string& label);
+  // A plan from elsewhere (a search). With merge_with_last, a replacement right after one with the same label
+  // (and nothing undone since) updates that undo step instead of adding one: a live re-search while a slider
+  // is dragged is one step of undo, not hundreds.
+  void replace_plan(data::Plan plan, const std::string& label, bool merge_with_last = false);
 
   bool can_undo() const { return !undo_.empty(); }
   bool can_redo() const { return !redo_.empty(); }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "svdit/analyzer/colormap.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile.h"
 
@@ -56,11 +57,23 @@ class CandidateIndex {
   CandidateIndex(const ProfileView& profile, const data::Plan& plan);
   std::optional<int64_t> candidate_of(int32_t pattern_id) const;
   std::optional<int64_t> dense_candidate() const { return dense_; }  // the first dense candidate
+  // Colour key of a candidate (candidate_colour_key), and the number of sparse candidates.
+  int64_t colour_key(int64_t candidate) const { return keys_.at(static_cast<size_t>(candidate)); }
+  int64_t sparse_candidates() const { return sparse_; }
+
  private:
   std::vector<std::pair<int32_t, int64_t>> map_;  // (pattern id, candidate), sorted by id
   std::optional<int64_t> dense_;
+  std::vector<int64_t> keys_;
+  int64_t sparse_ = 0;
 };
 std::optional<int64_t> find_candidate(const ProfileView& profile, const data::Pattern& pattern);
+
+// The colour of a plan pattern in the grid and legend (pattern_colour of colormap.h, keyed by the candidate
+// it is); nullopt — a dense step — is dense_colour().
+Rgba8 plan_colour(const data::Plan& plan, const CandidateIndex& index, std::optional<int32_t> pattern_id);
+// The colour of a profile candidate (the same as plan_colour gives a plan pattern equal to it).
+Rgba8 candidate_colour(const ProfileView& profile, const CandidateIndex& index, int64_t candidate);
 
 // One row of the candidate table.
 struct CandidateRow {

@@ -1,0 +1,62 @@
+#include "ui/app_state.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "svdit/data/error.h"
+
+namespace svdit::analyzer::ui {
+
+bool AppState::attempt(const std::string& what, const std::function<void()>& action) {
+  try {
+    action();
+    return true;
+  } catch (const std::exception& e) {
+    error(what + " failed:\n" + e.what());
+    return false;
+  }
+}
+
+void clamp_selection(AppState& s) {
+  if (!s.doc) return;
+  const auto& m = s.doc->meta();
+  s.step = std::clamp<int64_t>(s.step, 0, std::max<int64_t>(m.num_steps() - 1, 0));
+  s.layer = std::clamp<int64_t>(s.layer, 0, m.layers - 1);
+  s.head = std::clamp<int64_t>(s.head, 0, m.heads - 1);
+}
+
+int64_t sampler_step(const AppState& s) { return s.doc->meta().steps.at(static_cast<size_t>(s.step)); }
+
+void open_path(AppState& s, const std::filesystem::path& path) {
+  const FileKind kind = detect_file_kind(path);
+  if (kind == FileKind::plan) {
+    if (!s.doc) {
+      s.error("Open a profile first: a plan is shown against the profile it was searched from.\n(" + path.string() + ")");
+      return;
+    }
+    if (s.attempt("Opening plan " + path.string(), [&] { s.doc->load_plan(path); })) {
+      s.step = default_step(s.doc->meta(), s.doc->plan());
+      s.status = "opened plan " + path.string();
+    }
+    return;
+  }
+  // A profile, or something unrecognised: the profile reader says precisely what is wrong with it.
+  s.attempt("Opening profile " + path.string(), [&] {
+    auto doc = Document::open(path);
+    s.doc = std::move(doc);
+    s.step = default_step(s.doc->meta(), s.doc->plan());
+    s.layer = s.head = 0;
+    s.pooled = HeatmapState{};
+    s.frames = HeatmapState{};
+    s.frontier.clear();
+    s.frontier_key.clear();
+    s.point_revision = ~0ull;
+    s.status = "opened profile " + path.string();
+  });
+}
+
+Rgba8 colour_of(const AppState& s, std::optional<int32_t> pattern_id) {
+  return plan_colour(s.doc->plan(), s.doc->index(), pattern_id);
+}
+
+}  // namespace svdit::analyzer::ui

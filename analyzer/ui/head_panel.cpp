@@ -1,0 +1,35 @@
+// The selected head in words: its pattern, the measured figures, and its fused group.
+#include <imgui.h>
+
+#include "ui/heatmap_widget.h"
+#include "ui/panels.h"
+
+namespace svdit::analyzer::ui {
+
+void draw_head_panel(AppState& s) {
+  if (!s.doc) return;
+  Document& doc = *s.doc;
+  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.step, s.layer, s.head);
+  ImGui::TextDisabled("selected head");
+  ImGui::Text("layer %lld, head %lld", static_cast<long long>(s.layer), static_cast<long long>(s.head));
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float sz = ImGui::GetFontSize();
+  ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + sz, p.y + sz), to_imgui(colour_of(s, f.pattern_id)));
+  ImGui::Dummy(ImVec2(sz, sz));
+  ImGui::SameLine();
+  if (f.pattern_id) {
+    ImGui::TextWrapped("pattern %d: %s", *f.pattern_id, f.pattern ? data::describe(*f.pattern).c_str() : "?");
+  } else {
+    ImGui::TextWrapped("dense step");
+  }
+  ImGui::Text("block density %.3f", f.density);
+  if (f.candidate) {
+    ImGui::Text("error %.4g  recall %.4f", f.error, f.recall);
+    ImGui::Text("%.1f us alone, group of %lld: %.1f us", f.time_alone_us, static_cast<long long>(f.group_size),
+                f.group_time_us);
+  } else {
+    ImGui::TextDisabled("no profile candidate has this pattern");
+  }
+}
+
+}  // namespace svdit::analyzer::ui
