@@ -1,6 +1,8 @@
 // Group times from the measured cost table, or from block density when there is no GPU measurement.
 #include "svdit/search/cost_model.h"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +46,13 @@ CostModel::CostModel(const SearchInput& input)
       double t = static_cast<double>(full) * launch_time(c, max_group_);
       if (rest > 0) t += launch_time(c, rest);
       group_[static_cast<size_t>(c * (heads_ + 1) + n)] = t;
+    }
+  // Running minimum of the marginals, so that the layer solver's bound costs one lookup.
+  least_marginal_.assign(group_.size(), std::numeric_limits<double>::infinity());
+  for (int64_t c = 0; c < candidates_; ++c)
+    for (int64_t n = 1; n <= heads_; ++n) {
+      const size_t at = static_cast<size_t>(c * (heads_ + 1) + n);
+      least_marginal_[at] = std::min(least_marginal_[at - 1], group_[at] - group_[at - 1]);
     }
 }
 

@@ -46,7 +46,8 @@ class Search {
         choice_(heads_, -1),
         counts_(candidates_, 0),
         join_(candidates_, 0.0),
-        leave_(candidates_, 0.0) {
+        leave_(candidates_, 0.0),
+        left_(candidates_, 0) {
     if (p.cost == nullptr || p.cost->num_candidates() != p.candidates || p.cost->heads() < p.heads)
       throw std::invalid_argument("solve_layer: the cost model does not match the layer problem");
     if (p.primary.size() != heads_ * candidates_ || (!p.secondary.empty() && p.secondary.size() != heads_ * candidates_))
@@ -62,11 +63,8 @@ class Search {
     tol_ = 1e-12 * scale * static_cast<double>(heads_ + 1);
     for (size_t c = 0; c < candidates_; ++c) refresh(c);
     min_marginal_.resize(candidates_);
-    for (size_t c = 0; c < candidates_; ++c) {
-      double least = kInf;
-      for (int64_t n = 1; n <= p.heads; ++n) least = std::min(least, times_[c][n] - times_[c][n - 1]);
-      min_marginal_[c] = p.time_weight * least;
-    }
+    for (size_t c = 0; c < candidates_; ++c)
+      min_marginal_[c] = p.time_weight * p.cost->least_marginal(static_cast<int64_t>(c), p.heads);
   }
 
   LayerSolution run() {
@@ -199,21 +197,26 @@ class Search {
       }
       if (movers_.size() < 2) continue;  // one mover is a single move, already tried
       std::sort(movers_.begin(), movers_.end());  // by gain, then head: deterministic
-      applied_.clear();
+      // Prefix values without moving anyone: the k-th mover joins a group of k − 1 on c and leaves its own group
+      // after the earlier movers from the same group left (left_ counts them).
+      const double* tc = times_[c];
       Delta total{}, best_total{};
       size_t best_prefix = 0;
-      for (const auto& [ignored, h] : movers_) {
-        const Delta d = move_delta(h, c);
-        total.value += d.value;
-        total.tie += d.tie;
-        applied_.emplace_back(h, choice_[h]);
-        assign(h, static_cast<int32_t>(c));
+      for (size_t k = 0; k < movers_.size(); ++k) {
+        const size_t h = movers_[k].second;
+        const auto a = static_cast<size_t>(choice_[h]);
+        const int64_t n = counts_[a] - left_[a]++;
+        const auto joined = static_cast<int64_t>(k);
+        total.value += primary(h, c) - primary(h, a) +
+                       p_.time_weight * (tc[joined + 1] - tc[joined] + times_[a][n - 1] - times_[a][n]);
+        total.tie += tie(h, c) - tie(h, a);
         if (better(total, best_total)) {
           best_total = total;
-          best_prefix = applied_.size();
+          best_prefix = k + 1;
         }
       }
-      for (size_t i = applied_.size(); i-- > best_prefix;) assign(applied_[i].first, applied_[i].second);
+      for (const auto& [ignored, h] : movers_) left_[static_cast<size_t>(choice_[h])] = 0;
+      for (size_t k = 0; k < best_prefix; ++k) assign(movers_[k].second, static_cast<int32_t>(c));
       if (best_prefix > 0) improved = true;
     }
     return improved;
@@ -224,7 +227,7 @@ class Search {
   bool dissolve_moves() {
     bool improved = false;
     for (size_t a = 0; a < candidates_; ++a) {
-      if (counts_[a] == 0) continue;
+      if (counts_[a] < 2) continue;  // dissolving a group of one is a single move, already tried
       members_.clear();
       for (size_t h = 0; h < heads_; ++h)
         if (static_cast<size_t>(choice_[h]) == a) members_.push_back(h);
@@ -282,6 +285,7 @@ class Search {
   std::vector<int64_t> counts_;
   std::vector<double> join_, leave_;
   std::vector<double> min_marginal_;  // [candidate] weighted least time one more head can add to its group
+  std::vector<int64_t> left_;         // gather: movers counted out of each group so far (zero between uses)
   double tol_ = 0.0;
   std::vector<std::pair<double, size_t>> movers_;    // gather: (own gain, head)
   std::vector<size_t> members_;                      // dissolve: heads of the group

@@ -36,6 +36,11 @@ class CostModel {
   double group_time(int64_t candidate, int64_t n) const {
     return group_[static_cast<size_t>(candidate * (heads_ + 1) + n)];
   }
+  // The least time one more head can add to a group of candidate c holding fewer than `heads` heads:
+  // min over 1 ≤ n ≤ heads of group_time(c, n) − group_time(c, n − 1).
+  double least_marginal(int64_t candidate, int64_t heads) const {
+    return least_marginal_[static_cast<size_t>(candidate * (heads_ + 1) + heads)];
+  }
   // All of candidate c's group times, n = 0 … heads: the solvers' inner loop reads these directly.
   const double* group_times(int64_t candidate) const { return &group_[static_cast<size_t>(candidate * (heads_ + 1))]; }
 
@@ -45,6 +50,7 @@ class CostModel {
   int64_t max_group_ = 1, heads_ = 0, candidates_ = 0;
   std::vector<double> launch_;  // [candidate, group size - 1]
   std::vector<double> group_;   // [candidate, n = 0 … heads]
+  std::vector<double> least_marginal_;  // [candidate, heads = 0 … heads]
 };
 
 }  // namespace svdit::search
