@@ -180,7 +180,7 @@ void print_explanation(std::ostream& out, const SearchInput& input, const Search
     };
     const double chosen_marginal = marginal(chosen);
     const double chosen_error = chosen == r.dense ? 0.0 : r.errors.at(bi, layer, head, chosen);
-    out << format("    %4s  %-40s %7s %9s %9s %9s %10s %10s  %s\n", "id", "pattern", "density", "error", "mean",
+    out << format("    %4s  %-44s %7s %9s %9s %9s %10s %10s  %s\n", "id", "pattern", "density", "error", "mean",
                   "max", "alone", "here", "verdict");
     for (int64_t c = 0; c < input.num_candidates(); ++c) {
       const data::ProfileCandidate& cand = input.candidates[static_cast<size_t>(c)];
@@ -229,7 +229,7 @@ void print_explanation(std::ostream& out, const SearchInput& input, const Search
           break;
         }
       }
-      out << format("    %4d  %-40s %7.4f %9.4g %9.4g %9.4g %10.4g %10.4g  %s\n", cand.id,
+      out << format("    %4d  %-44s %7.4f %9.4g %9.4g %9.4g %10.4g %10.4g  %s\n", cand.id,
                     data::describe(cand.pattern).c_str(), cand.block_density, error, mean, max,
                     r.cost.group_time(ci, 1), here, verdict.c_str());
     }
