@@ -76,9 +76,14 @@ void print_summary(std::ostream& out, const SearchInput& input, const SearchResu
                 ll(meta.num_steps()), ll(meta.sampling_steps), meta.synthetic ? "  [SYNTHETIC numbers]" : "");
   out << "  cost      " << r.cost.note() << "\n";
   for (const std::string& note : r.notes) out << "  note: " << note << "\n";
-  if (r.options.warmup_steps > 0 || r.options.warmup_layers > 0)
-    out << format("  warm-up   dense steps [0, %lld), dense layers [0, %lld)\n", ll(r.options.warmup_steps),
-                  ll(r.options.warmup_layers));
+  if (r.options.warmup_steps > 0 || r.options.warmup_layers > 0) {
+    std::string warmup = "  warm-up  ";
+    if (r.options.warmup_steps > 0) warmup += format(" dense steps [0, %lld)", ll(r.options.warmup_steps));
+    if (r.options.warmup_layers > 0)
+      warmup += format("%s dense layers [0, %lld) in every step", r.options.warmup_steps > 0 ? "," : "",
+                       ll(r.options.warmup_layers));
+    out << warmup << "\n";
+  }
 
   // Patterns used, as columns.
   std::set<int32_t> used;
