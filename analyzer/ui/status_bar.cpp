@@ -17,7 +17,13 @@ void draw_status_bar(AppState& s) {
   ImGui::Text("%s | %s%s", doc.profile().path().filename().string().c_str(), plan.c_str(), doc.dirty() ? " *" : "");
   if (s.point_revision == doc.revision() && std::isfinite(s.current_point.time_us)) {
     ImGui::SameLine();
-    ImGui::Text("| %.3f ms attention/step, mean error %.4f", s.current_point.time_us / 1000.0, s.current_point.error);
+    if (s.current_point.unit == "us") {
+      ImGui::Text("| %.3f ms attention/step (%.2fx), mean error %.4f", s.current_point.time_us / 1000.0,
+                  s.current_point.dense_time_us / s.current_point.time_us, s.current_point.error);
+    } else {
+      ImGui::Text("| %.2fx fewer blocks, mean error %.4f", s.current_point.dense_time_us / s.current_point.time_us,
+                  s.current_point.error);
+    }
   }
   if (!s.status.empty()) {
     ImGui::SameLine();

@@ -23,14 +23,26 @@ std::string settings_key(const SearchSettings& st) {
   return std::string(to_string(st.objective)) + "/" + to_string(st.aggregate) + "/" + std::to_string(st.lambda);
 }
 
-void run_search(AppState& s, const SearchSettings& st, const std::string& label, bool merge) {
+void run_search(AppState& s, const SearchSettings& st, const std::string& label, bool merge,
+                const TradeoffPoint* at = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   s.attempt("Search", [&] {
-    SearchResult r = s.search->solve(s.doc->profile(), st);
+    SearchResult r = at ? s.search->solve_at(s.doc->profile(), st, *at) : s.search->solve(s.doc->profile(), st);
     s.doc->replace_plan(std::move(r.plan), label, merge);
     s.status = r.summary;
   });
   s.last_search_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Times are shown in ms when the backend predicts µs, else in its own unit (one dense head's time).
+struct TimeAxis {
+  double scale = 1e-3;
+  const char* label = "predicted attention time per denoising step (ms, measured kernels)";
+  const char* unit = "ms";
+};
+TimeAxis time_axis(const TradeoffPoint& p) {
+  if (p.unit == "us") return {};
+  return TimeAxis{1.0, "predicted attention time per denoising step (dense heads; no measured cost)", "dense heads"};
 }
 
 }  // namespace
@@ -57,7 +69,8 @@ void draw_tradeoff_panel(AppState& s) {
   Document& doc = *s.doc;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float controls_w = std::min(340.0f, avail.x * 0.4f);
-  const PlanFigures dense = plan_figures(doc.view(), make_dense_plan(doc.meta(), doc.profile().candidates(), {}), s.aggregate);
+  const TimeAxis tx = time_axis(s.current_point);
+  const double dense_time = s.current_point.dense_time_us * tx.scale;
 
   // --- plot ---
   ImGui::BeginChild("##plot", ImVec2(avail.x - controls_w - 8, avail.y), false);
@@ -77,10 +90,10 @@ void draw_tradeoff_panel(AppState& s) {
                          ? INFINITY
                          : std::max(3 * s.current_point.error, 0.05);
   for (const TradeoffPoint& p : s.frontier) {
-    if (p.error <= cap) extend(p.time_us / 1000, p.error);
+    if (p.error <= cap) extend(p.time_us * tx.scale, p.error);
   }
-  extend(s.current_point.time_us / 1000, s.current_point.error);
-  extend(dense.time_us / 1000, 0.0);
+  extend(s.current_point.time_us * tx.scale, s.current_point.error);
+  extend(dense_time, 0.0);
   const Axis xa = Axis::fit(tmin, tmax), ya = Axis::fit(std::min(emin, 0.0), emax);
   auto to_screen = [&](double t_ms, double e) {
     return ImVec2(static_cast<float>(plot.x + xa.fraction(t_ms) * plot.w), static_cast<float>(plot.y + (1 - ya.fraction(e)) * plot.h));
@@ -102,11 +115,11 @@ void draw_tradeoff_panel(AppState& s) {
     dl->AddText(ImVec2(px - ImGui::CalcTextSize(l.c_str()).x - 6, a.y - ImGui::GetFontSize() / 2), text, l.c_str());
   }
   dl->AddRect(ImVec2(px, py), ImVec2(px + pw, py + ph), IM_COL32(150, 150, 150, 255));
-  const char* xlabel = "predicted attention time per denoising step (ms, measured kernels)";
+  const char* xlabel = tx.label;
   dl->AddText(ImVec2(px + pw / 2 - ImGui::CalcTextSize(xlabel).x / 2, py + ph + ImGui::GetFontSize() + 8), text, xlabel);
   dl->AddText(ImVec2(px + 6, py + 4), text, "mean error per head");
-  if (s.settings.objective == Objective::time_budget && std::isfinite(dense.time_us)) {
-    const ImVec2 a = to_screen(s.settings.budget_fraction * dense.time_us / 1000, ya.lo);
+  if (s.settings.objective == Objective::time_budget && std::isfinite(dense_time)) {
+    const ImVec2 a = to_screen(s.settings.budget_fraction * dense_time, ya.lo);
     dl->AddLine(ImVec2(a.x, py), ImVec2(a.x, py + ph), IM_COL32(240, 210, 60, 200), 1.5f);
     dl->AddText(ImVec2(a.x + 4, py + 20), IM_COL32(240, 210, 60, 255), "budget");
   }
@@ -115,18 +128,18 @@ void draw_tradeoff_panel(AppState& s) {
   const ImU32 front_colour = to_imgui(frontier_colour());
   nlohmann::json front_report = nlohmann::json::array();
   for (size_t i = 0; i < s.frontier.size(); ++i) {
-    const ImVec2 a = to_screen(s.frontier[i].time_us / 1000, s.frontier[i].error);
+    const ImVec2 a = to_screen(s.frontier[i].time_us * tx.scale, s.frontier[i].error);
     if (i > 0) {
-      const ImVec2 b = to_screen(s.frontier[i - 1].time_us / 1000, s.frontier[i - 1].error);
+      const ImVec2 b = to_screen(s.frontier[i - 1].time_us * tx.scale, s.frontier[i - 1].error);
       dl->AddLine(b, a, front_colour, 1.5f);
     }
   }
   for (const TradeoffPoint& p : s.frontier) {
-    const ImVec2 a = to_screen(p.time_us / 1000, p.error);
+    const ImVec2 a = to_screen(p.time_us * tx.scale, p.error);
     dl->AddCircleFilled(a, kMarker, front_colour, 12);
     if (plot.contains(Point{a.x, a.y})) front_report.push_back({a.x, a.y});
   }
-  const ImVec2 cur = to_screen(s.current_point.time_us / 1000, s.current_point.error);
+  const ImVec2 cur = to_screen(s.current_point.time_us * tx.scale, s.current_point.error);
   const bool current_known = std::isfinite(s.current_point.time_us) && std::isfinite(s.current_point.error);
   if (current_known) {
     dl->AddCircle(cur, kCurrentMarker + 2, IM_COL32(255, 255, 255, 255), 20, 2.0f);
@@ -142,21 +155,16 @@ void draw_tradeoff_panel(AppState& s) {
     int best = -1;
     float best_d = 10.0f;
     for (size_t i = 0; i < s.frontier.size(); ++i) {
-      const ImVec2 a = to_screen(s.frontier[i].time_us / 1000, s.frontier[i].error);
+      const ImVec2 a = to_screen(s.frontier[i].time_us * tx.scale, s.frontier[i].error);
       const float d = std::hypot(a.x - m.x, a.y - m.y);
       if (d < best_d) best_d = d, best = static_cast<int>(i);
     }
     if (best >= 0) {
-      const TradeoffPoint& p = s.frontier[static_cast<size_t>(best)];
-      ImGui::SetTooltip("eps %.4g\n%.3f ms per step (%.2fx faster than dense)\nmean error %.4f\nclick: take this plan",
-                        p.parameter, p.time_us / 1000, dense.time_us / p.time_us, p.error);
-      if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
-        SearchSettings st = s.settings;
-        st.objective = Objective::error_bound;
-        st.epsilon = p.parameter;
-        run_search(s, st, "frontier point", false);
-        s.settings.epsilon = p.parameter;
-      }
+      const TradeoffPoint p = s.frontier[static_cast<size_t>(best)];
+      ImGui::SetTooltip("%.3f %s per step (%.2fx faster than dense)\nmean error %.4f\n%s %.4g\nclick: take this plan",
+                        p.time_us * tx.scale, tx.unit, p.dense_time_us / p.time_us, p.error,
+                        s.search->name() == "svdit_search" ? "multiplier" : "eps", p.parameter);
+      if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) run_search(s, s.settings, "frontier point", false, &p);
     }
   }
   ImGui::EndChild();
@@ -202,13 +210,19 @@ void draw_tradeoff_panel(AppState& s) {
   }
   ImGui::TextDisabled("last search %.0f ms", s.last_search_ms);
   ImGui::Separator();
-  const PlanFigures f = plan_figures(doc.view(), doc.plan(), s.aggregate);
+  // The backend's own figures, so the numbers match the marker on the plot.
+  const TradeoffPoint& c = s.current_point;
   ImGui::TextColored(ImVec4(1.0f, 0.35f, 0.24f, 1.0f), "current plan");
-  ImGui::Text("attention %.3f ms / step", f.time_us / 1000);
-  ImGui::Text("dense     %.3f ms / step", f.dense_time_us / 1000);
-  ImGui::Text("speed-up  %.2fx", f.speedup());
-  ImGui::Text("mean error %.4f, max %.4f", f.mean_error, f.max_error);
-  if (f.unknown_heads > 0) ImGui::TextDisabled("%lld head-steps not profiled", static_cast<long long>(f.unknown_heads));
+  if (std::isfinite(c.time_us)) {
+    ImGui::Text("attention %.3f %s / step", c.time_us * tx.scale, tx.unit);
+    ImGui::Text("dense     %.3f %s / step", dense_time, tx.unit);
+    ImGui::Text("speed-up  %.2fx", c.dense_time_us / c.time_us);
+    ImGui::Text("mean error %.4f", c.error);
+  } else {
+    ImGui::TextWrapped("not on the plot: the plan uses patterns the profile did not measure");
+  }
+  const PlanFigures f = plan_figures(doc.view(), doc.plan(), s.aggregate);
+  ImGui::TextDisabled("worst head-step error %.4f (%s)", f.max_error, to_string(s.aggregate));
   ImGui::TextColored(ImVec4(0.35f, 0.78f, 0.98f, 1.0f), "frontier: %zu plans", s.frontier.size());
   ImGui::Checkbox("whole frontier", &s.tradeoff_whole);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("include plans with errors far above the current plan's");

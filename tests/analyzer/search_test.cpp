@@ -180,3 +180,43 @@ TEST_F(Search, LinkedBackendSolvesAndEvaluatesConsistently) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Search, LinkedBackendFrontierPointsGiveTheirPlans) {
+  auto backend = make_search_backend();
+  SearchSettings st;
+  const auto front = backend->frontier(*reader_, st);
+  ASSERT_GE(front.size(), 2u);
+  for (const TradeoffPoint& p : front) {
+    EXPECT_EQ(p.unit, "us");  // the sample has a measured cost table
+    EXPECT_GT(p.dense_time_us, 0);
+    const SearchResult r = backend->solve_at(*reader_, st, p);
+    EXPECT_LE(r.point.time_us, p.time_us * (1 + 1e-6));
+    EXPECT_LE(r.point.error, p.error + 1e-9);
+    const TradeoffPoint again = backend->evaluate(*reader_, r.plan, st);
+    EXPECT_NEAR(again.time_us, r.point.time_us, 1e-9 * r.point.time_us);
+    EXPECT_NEAR(again.error, r.point.error, 1e-12);
+  }
+}
+
+TEST_F(Search, LinkedBackendTimeBudgetBelowTheFastestPlanStillAnswers) {
+  auto backend = make_search_backend();
+  SearchSettings st;
+  st.objective = Objective::time_budget;
+  st.budget_fraction = 1e-6;
+  const SearchResult r = backend->solve(*reader_, st);
+  EXPECT_NO_THROW(validate(r.plan));
+  const auto front = backend->frontier(*reader_, st);
+  EXPECT_LE(r.point.time_us, front.front().time_us * (1 + 1e-6));
+}
+
+TEST_F(Search, LinkedBackendCannotPlaceUnmeasuredPatterns) {
+  auto backend = make_search_backend();
+  Plan plan = read_plan(test::sample_plan());
+  plan.patterns[0].pattern = make_pattern({window_component(7)});  // no candidate is window(7)
+  const TradeoffPoint p = backend->evaluate(*reader_, plan, SearchSettings{});
+  EXPECT_TRUE(std::isnan(p.time_us) || std::isnan(p.error));
+}
+
+}  // namespace

@@ -25,6 +25,14 @@ class PreviewBackend final : public SearchBackend {
                          const SearchSettings& settings) override {
     return preview_evaluate(ProfileView::of(profile), plan, settings);
   }
+  SearchResult solve_at(const data::ProfileReader& profile, const SearchSettings& settings,
+                        const TradeoffPoint& point) override {
+    // The preview's frontier points are error-bound plans; their parameter is ε.
+    SearchSettings at = settings;
+    at.objective = Objective::error_bound;
+    at.epsilon = point.parameter;
+    return solve(profile, at);
+  }
 };
 
 }  // namespace

@@ -126,7 +126,12 @@ nlohmann::json provenance_of(const SearchSettings& s, const std::string& source)
 
 TradeoffPoint preview_evaluate(const ProfileView& profile, const data::Plan& plan, const SearchSettings& settings) {
   const PlanFigures f = plan_figures(profile, plan, settings.aggregate);
-  return TradeoffPoint{f.time_us, f.mean_error, settings.objective == Objective::time_budget ? settings.budget_fraction : settings.epsilon};
+  TradeoffPoint p;
+  p.time_us = f.time_us;
+  p.error = f.unknown_heads > 0 ? NAN : f.mean_error;  // a plan with unmeasured heads has no place on the plot
+  p.parameter = settings.objective == Objective::time_budget ? settings.budget_fraction : settings.epsilon;
+  p.dense_time_us = f.dense_time_us;
+  return p;
 }
 
 std::vector<TradeoffPoint> preview_frontier(const ProfileView& profile, const SearchSettings& settings) {

@@ -14,6 +14,8 @@ const char* to_string(Objective o) {
   return "?";
 }
 
+double search_quantile(PromptAggregate a) { return a == PromptAggregate::worst ? 1.0 : 0.5; }
+
 std::vector<TradeoffPoint> pareto_front(std::vector<TradeoffPoint> points) {
   std::erase_if(points, [](const TradeoffPoint& p) { return !std::isfinite(p.time_us) || !std::isfinite(p.error); });
   std::sort(points.begin(), points.end(), [](const TradeoffPoint& a, const TradeoffPoint& b) {

@@ -30,12 +30,16 @@ struct SearchSettings {
   PromptAggregate aggregate = PromptAggregate::worst;
 };
 
-// One plan on the speed/quality plane: predicted attention time of one denoising step (µs) and mean error per
-// head (aggregated over prompts as the settings say), both averaged over the profiled steps.
+// One plan on the speed/quality plane: predicted attention time of one denoising step (the mean over the
+// steps the backend weighs) and mean error per (step, layer, head). NaN when the plan cannot be placed (it
+// uses a pattern the profile did not measure).
 struct TradeoffPoint {
-  double time_us = 0;
+  double time_us = 0;        // in `unit`: µs ("us"), or units of one dense head's time ("dense-head") when the
+                             // profile has no GPU-measured cost table
   double error = 0;
-  double parameter = 0;  // the knob that produced it (ε, or the budget fraction)
+  double parameter = 0;      // the knob that produced it (ε for the preview solver, μ for svdit_search)
+  double dense_time_us = 0;  // the all-dense model on the same axis
+  std::string unit = "us";
 };
 
 struct SearchResult {
@@ -55,7 +59,14 @@ class SearchBackend {
   // Where an arbitrary plan (e.g. one edited by hand) sits on the same axes.
   virtual TradeoffPoint evaluate(const data::ProfileReader& profile, const data::Plan& plan,
                                  const SearchSettings& settings) = 0;
+  // The plan of one frontier point (clicked in the trade-off view).
+  virtual SearchResult solve_at(const data::ProfileReader& profile, const SearchSettings& settings,
+                                const TradeoffPoint& point) = 0;
 };
+
+// The quantile over calibration samples that stands for a prompt aggregate in svdit_search: the worst prompt is
+// the maximum (1); "mean of prompts" is taken as the median (0.5), the search having no mean.
+double search_quantile(PromptAggregate a);
 
 // Defined by whichever implementation CMake linked.
 std::unique_ptr<SearchBackend> make_search_backend();
