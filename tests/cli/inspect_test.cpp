@@ -1,35 +1,21 @@
 // The command-line tools as a user runs them: `svdit --help`, `svdit inspect` on the bundled samples, and a clear
 // non-zero exit on corrupted copies.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "support/run_svdit.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Result = svdit::testing::CommandResult;
 
-Result run(const std::string& args) {
-  const std::string command = std::string(SVDIT_BINARY_DIR) + "/bin/svdit " + args + " 2>&1";
-  Result result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+Result run(const std::string& args) { return svdit::testing::run_svdit(args); }
 
 fs::path sample(const std::string& name) { return fs::path(SVDIT_SOURCE_DIR) / "data" / "samples" / name; }
 

@@ -1,16 +1,16 @@
 // `svdit search` as a user runs it: every objective on the bundled sample profile gives a plan that read_plan
 // and `svdit inspect` accept, for the sample's model; fallback cost, --explain, --csv, and clear failures.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "support/run_svdit.h"
 
 #include "svdit/data/block_layout.h"
 #include "svdit/data/plan.h"
@@ -23,23 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace svdit;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Result = svdit::testing::CommandResult;
 
-Result run(const std::string& args) {
-  const std::string command = std::string(SVDIT_BINARY_DIR) + "/bin/svdit " + args + " 2>&1";
-  Result result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+Result run(const std::string& args) { return svdit::testing::run_svdit(args); }
 
 const fs::path kSample = fs::path(SVDIT_SOURCE_DIR) / "data" / "samples" / "sample_profile.h5";
 

@@ -1,0 +1,30 @@
+#pragma once
+// Runs the built `svdit` launcher as a user would, for tests of the command-line tools.
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <string>
+
+namespace svdit::testing {
+
+struct CommandResult {
+  int status = -1;     // exit status; -1 when the command could not run or was killed by a signal
+  std::string output;  // stdout and stderr together
+};
+
+// `build/bin/svdit ARGS 2>&1`; ARGS is passed through the shell as written.
+inline CommandResult run_svdit(const std::string& args) {
+  const std::string command = std::string(SVDIT_BINARY_DIR) + "/bin/svdit " + args + " 2>&1";
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace svdit::testing
