@@ -51,6 +51,8 @@ void open_path(AppState& s, const std::filesystem::path& path) {
     s.frontier.clear();
     s.frontier_key.clear();
     s.point_revision = ~0ull;
+    s.worst_error_key.clear();
+    s.overlay_key.clear();
     s.status = "opened profile " + path.string();
   });
 }

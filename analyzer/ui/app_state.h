@@ -46,6 +46,8 @@ struct AppState {
   // Map view.
   HeatmapState pooled, frames;
   bool show_overlay = true;
+  Texture overlay_texture;  // dims the cells a pattern does not compute, for maps too fine for contours
+  std::string overlay_key;
   bool show_frame_lines = true;
 
   // Trade-off view.
@@ -59,6 +61,8 @@ struct AppState {
   std::string point_key;
   TradeoffPoint current_point;
   double last_search_ms = 0;
+  double worst_error = 0;       // of the current plan, for the trade-off view
+  std::string worst_error_key;  // revision and aggregate it was computed for
 
   // Requests to the application.
   DialogKind dialog = DialogKind::none;

@@ -2,6 +2,8 @@
 // scale, frame boundaries, and the block layout of the head's pattern overlaid (overlay.h: the fraction of each
 // original-order cell's token pairs that the compiled layout computes; the contour encloses every cell with any).
 #include <algorithm>
+#include <cmath>
+#include <vector>
 #include <cstdio>
 #include <string>
 
@@ -14,6 +16,10 @@
 namespace svdit::analyzer::ui {
 
 namespace {
+
+// More contour segments than this in view are drawn as a dimming texture instead (drawing ~50 000 lines a frame
+// costs more than the 33 ms a frame may take).
+constexpr size_t kMaxContourSegments = 12000;
 
 // "frame 2" / "frames 2-3" / "text" for a range of original token indices.
 std::string describe_tokens(const data::TokenLayout& t, int64_t begin, int64_t end) {
@@ -80,6 +86,7 @@ void draw_map_panel(AppState& s) {
   const std::string key = std::to_string(s.step) + "/" + std::to_string(s.layer) + "/" + std::to_string(s.head) + key_suffix;
 
   const ImVec2 avail = ImGui::GetContentRegionAvail();
+  bool contour_mode = false;
   const HeatmapResult r = draw_heatmap(
       "##pooled", s.pooled, key, maps->pooled, maps->blocks, maps->blocks, avail,
       [&](ImDrawList* dl, const ScreenRect& rect, const ViewRect& view) {
@@ -91,16 +98,49 @@ void draw_map_panel(AppState& s) {
             dl->AddLine(to_imvec(c), to_imvec(d), IM_COL32(255, 255, 255, 80), 1.0f);
           }
         }
-        if (s.show_overlay) {
+        if (!s.show_overlay) return;
+        // Contour lines while cells are big enough to see them and few enough to draw at frame rate;
+        // otherwise (a whole 591 × 591 map, a temporal layout's ragged outline) one texture that dims the
+        // cells the layout does not compute, in proportion.
+        const double cell_px = rect.w / (view.x1() - view.x0());
+        std::vector<const Segment*> visible;
+        if (cell_px >= 4) {
           for (const Segment& seg : overlay->contour) {
             if (std::max(seg.x0, seg.x1) < view.x0() || std::min(seg.x0, seg.x1) > view.x1() ||
                 std::max(seg.y0, seg.y1) < view.y0() || std::min(seg.y0, seg.y1) > view.y1()) {
               continue;
             }
-            const Point a = view.to_screen(rect, {seg.x0, seg.y0}), b = view.to_screen(rect, {seg.x1, seg.y1});
-            dl->AddLine(to_imvec(a), to_imvec(b), IM_COL32(80, 230, 255, 230), 2.0f);
+            visible.push_back(&seg);
+            if (visible.size() > kMaxContourSegments) break;
           }
         }
+        if (cell_px >= 4 && visible.size() <= kMaxContourSegments) {
+          // Lines on the map's own edges move 1 px inwards, or the clip would cut off half of them.
+          auto inside = [&](Point p) {
+            return ImVec2(static_cast<float>(std::clamp(p.x, rect.x + 1, rect.x + rect.w - 1)),
+                          static_cast<float>(std::clamp(p.y, rect.y + 1, rect.y + rect.h - 1)));
+          };
+          for (const Segment* seg : visible) {
+            const Point a = view.to_screen(rect, {seg->x0, seg->y0}), b = view.to_screen(rect, {seg->x1, seg->y1});
+            dl->AddLine(inside(a), inside(b), IM_COL32(80, 230, 255, 230), 2.0f);
+          }
+          contour_mode = true;
+          return;
+        }
+        const std::string okey = data::describe(pattern) + "@" + std::to_string(overlay->blocks);
+        if (s.overlay_key != okey) {
+          s.overlay_key = okey;
+          std::vector<Rgba8> texels(overlay->coverage.size());
+          for (size_t i = 0; i < texels.size(); ++i) {
+            texels[i] = Rgba8{0, 0, 0, static_cast<uint8_t>(std::lround(170.0 * (1.0 - overlay->coverage[i])))};
+          }
+          s.overlay_texture.upload(static_cast<int>(overlay->blocks), static_cast<int>(overlay->blocks), texels);
+        }
+        const auto g = static_cast<double>(overlay->blocks);
+        dl->AddImage(s.overlay_texture.imgui_id(), ImVec2(static_cast<float>(rect.x), static_cast<float>(rect.y)),
+                     ImVec2(static_cast<float>(rect.x + rect.w), static_cast<float>(rect.y + rect.h)),
+                     ImVec2(static_cast<float>(view.x0() / g), static_cast<float>(view.y0() / g)),
+                     ImVec2(static_cast<float>(view.x1() / g), static_cast<float>(view.y1() / g)));
       });
 
   if (r.hovered && r.col >= 0) {
@@ -123,7 +163,7 @@ void draw_map_panel(AppState& s) {
                      {"lo", s.pooled.scale.lo}, {"hi", s.pooled.scale.hi},
                      {"step", s.step},          {"layer", s.layer},
                      {"head", s.head},          {"frame_lines", lines},
-                     {"overlay", s.show_overlay}};
+                     {"overlay", !s.show_overlay ? "off" : (contour_mode ? "contour" : "dim")}};
 }
 
 }  // namespace svdit::analyzer::ui

@@ -21,8 +21,8 @@ xvfb() { xvfb-run -a -s "-screen 0 1920x1200x24" "$@"; }
 for view in grid map tradeoff; do
   echo "--- $view"
   xvfb "$analyze" "$profile" "$plan" --screenshot "$out/$view.png" --report "$out/$view.json" \
-    --view "$view" --layer 2 --head 3
-  "$check" "$out/$view.png" "$out/$view.json" "$profile" "$plan" --view "$view" --size 1280x800 --layer 2 --head 3
+    --view "$view" --layer 1 --head 4
+  "$check" "$out/$view.png" "$out/$view.json" "$profile" "$plan" --view "$view" --size 1280x800 --layer 1 --head 4
 done
 
 echo "--- another size, the dense starting plan (no plan given), another head and step"
@@ -30,12 +30,17 @@ xvfb "$analyze" "$profile" --screenshot "$out/dense-map.png" --report "$out/dens
   --layer 1 --head 0 --step 9
 "$check" "$out/dense-map.png" "$out/dense-map.json" "$profile" --view map --size 960x720 --layer 1 --head 0
 
-echo "--- the checker rejects a mismatch: the sample plan's grid checked against the dense plan"
+echo "--- the checker rejects mismatches: the sample plan's grid and overlay checked against the dense plan"
 if "$check" "$out/grid.png" "$out/grid.json" "$profile" --view grid --size 1280x800 > "$out/negative.log" 2>&1; then
   echo "FAIL: the checker accepted a grid that does not show the plan it was given"
   exit 1
 fi
 grep -q "FAIL: grid: layer" "$out/negative.log"
+if "$check" "$out/map.png" "$out/map.json" "$profile" --view map --size 1280x800 > "$out/negative.log" 2>&1; then
+  echo "FAIL: the checker accepted a layout overlay of another pattern"
+  exit 1
+fi
+grep -q "FAIL: map: the layout overlay is not where" "$out/negative.log"
 if "$check" "$out/grid.png" "$out/grid.json" "$profile" "$plan" --view grid --size 1000x800 > /dev/null 2>&1; then
   echo "FAIL: the checker accepted a wrong image size"
   exit 1

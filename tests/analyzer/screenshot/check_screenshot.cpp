@@ -20,7 +20,9 @@
 #include "svdit/analyzer/colormap.h"
 #include "svdit/analyzer/image.h"
 #include "svdit/analyzer/metrics.h"
+#include "svdit/analyzer/overlay.h"
 #include "svdit/analyzer/plan_edit.h"
+#include "svdit/data/block_layout.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile_reader.h"
 
@@ -125,6 +127,33 @@ size_t check_heatmap(const Image& img, const json& m, const std::vector<float>& 
   return seen.size();
 }
 
+// The layout overlay: every contour segment of the head's pattern (computed here from the plan, overlay.h) must
+// be drawn where the report's map rectangle puts it — its midpoint pixel cyan, a hue the heat ramp and the
+// white frame lines never take.
+void check_overlay(const Image& img, const json& m, const data::Plan& plan, const data::ProfileMeta& meta) {
+  const auto step = meta.steps.at(static_cast<size_t>(m.at("step").get<int64_t>()));
+  const auto id = plan.pattern_for(step, m.at("layer").get<int64_t>(), m.at("head").get<int64_t>());
+  const data::Pattern pattern = id ? plan.find_pattern(*id)->pattern : data::make_pattern({data::dense_component()});
+  const PatternOverlay overlay = make_overlay(data::compile_pattern(pattern, meta.layout));
+  const double x = m.at("x"), y = m.at("y"), w = m.at("w"), h = m.at("h");
+  const double cw = w / static_cast<double>(overlay.blocks), ch = h / static_cast<double>(overlay.blocks);
+  int cyan = 0, total = 0;
+  for (const Segment& seg : overlay.contour) {
+    // The line is 2 px wide across the edge, and clipped to the map: look on both sides of the edge.
+    const bool vertical = seg.x0 == seg.x1;
+    bool found = false;
+    for (double d : {-1.0, 0.0, 1.0}) {
+      const Rgba8 c = pixel(img, x + 0.5 * (seg.x0 + seg.x1) * cw + (vertical ? d : 0.0),
+                            y + 0.5 * (seg.y0 + seg.y1) * ch + (vertical ? 0.0 : d));
+      found = found || (c.g > c.r + 60 && c.b > c.r + 60);
+    }
+    ++total;
+    if (found) ++cyan;
+  }
+  std::printf("overlay of %s: %d of %d contour segments drawn\n", data::describe(pattern).c_str(), cyan, total);
+  if (total == 0 || cyan < total * 9 / 10) fail("map: the layout overlay is not where the pattern's blocks are");
+}
+
 void check_tradeoff(const Image& img, const json& t) {
   const auto& front = t.at("frontier");
   if (front.size() < 3) fail("tradeoff: fewer than 3 frontier points visible");
@@ -218,6 +247,11 @@ int main(int argc, char** argv) {
         const auto g = profile.num_blocks();
         if (distinct < static_cast<size_t>(std::min<int64_t>(g * g / 2, 40))) {
           fail("map: only " + std::to_string(distinct) + " distinct values shown");
+        }
+        if (m.at("overlay") == "contour") {
+          check_overlay(img, m, plan, profile.meta());
+        } else {
+          fail("map: expected the overlay drawn as a contour at this size, the report says " + m.at("overlay").dump());
         }
         const int64_t f = profile.meta().layout.frames;
         check_heatmap(img, report["frame_map"], profile.frame_map(s, l, h), f, f, {}, "frame map");
