@@ -1,0 +1,53 @@
+#pragma once
+// A whole text-to-video sampling run: seeded Gaussian noise, then per step one conditional forward (and one
+// unconditional forward for classifier-free guidance, v = v_u + g·(v_c − v_u)), then a sampler step. As in the
+// reference, the two CFG branches are two separate B = 1 forwards.
+// Deterministic: the noise comes from a CPU generator seeded with `seed` (the same latents on any device), and
+// the model itself has no randomness.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "svdit/runtime/attention_backend.h"
+#include "svdit/runtime/attention_observer.h"
+#include "svdit/runtime/wan_model.h"
+
+namespace svdit::runtime {
+
+struct SamplingOptions {
+  int64_t steps = 50;
+  double shift = 5.0;     // flow shift s
+  double guidance = 5.0;  // CFG scale g; 1 (or no negative conditioning) runs the conditional branch only
+  uint64_t seed = 0;
+  std::string sampler = "unipc";  // or "euler"
+};
+
+struct StepReport {
+  int64_t step = 0;   // 0-based, just finished
+  int64_t steps = 0;  // total
+  double sigma = 0;   // the σ this step started from
+  int64_t timestep = 0;
+  double seconds = 0;           // wall time of this step (forwards + sampler step, device synchronised)
+  const at::Tensor& latents;    // the sample after the step, [1, C, T, H, W] fp32
+};
+
+struct SamplingHooks {
+  AttentionBackend* attention = nullptr;  // null: dense
+  AttentionObserver* observer = nullptr;  // sees every self-attention layer of every forward
+  std::function<void(const StepReport&)> on_step;
+};
+
+// The initial noise of a run: [1, in_dim, T, H, W] fp32 on `device`, from a CPU generator seeded with `seed`.
+at::Tensor initial_noise(const WanConfig& config, const VideoGeometry& geometry, uint64_t seed, at::Device device);
+
+// context / negative_context: [1, text_len, text_dim] (see text_embeddings.h). `negative_context` may be an
+// undefined tensor: then no guidance is applied whatever options.guidance says. Returns the final latents
+// [1, out_dim, T, H, W] fp32 on the model's device.
+at::Tensor sample_video(const WanModel& model, const VideoGeometry& geometry, const at::Tensor& context,
+                        const at::Tensor& negative_context, const SamplingOptions& options,
+                        const SamplingHooks& hooks = {});
+
+}  // namespace svdit::runtime

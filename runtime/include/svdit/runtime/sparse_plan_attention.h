@@ -1,0 +1,77 @@
+#pragma once
+// The sparse plan executor: self-attention as a plan prescribes it (DESIGN §3–4, docs/FORMATS.md "Plan").
+//
+// On construction the plan is checked against the model and the token layout (check_plan_matches: the message
+// names every mismatching field with both values), and every pattern the schedule uses is compiled to its block
+// layout exactly once. Per (schedule entry, layer) the heads are grouped by pattern:
+//   - every head dense (or the step runs dense)  → the dense backend, so an all-dense plan computes exactly what
+//     no plan computes;
+//   - every head skip                            → zeros;
+//   - otherwise                                  → one block-sparse launch for the whole layer, each head with
+//     its own layout (svdit_kernels_cuda on GPU, the CPU reference on CPU). Heads that share a pattern share one
+//     compiled layout; the packed per-layer arrays are built and uploaded once and reused at every step.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "svdit/data/block_layout.h"
+#include "svdit/data/plan.h"
+#include "svdit/runtime/attention_backend.h"
+#include "svdit/runtime/wan_config.h"
+
+namespace svdit::runtime {
+
+class SparsePlanAttention final : public AttentionBackend {
+ public:
+  // `source` names the plan in error messages (its file path). Throws data::FormatError when the plan does not
+  // match `config` / `layout`, or names a pattern it does not define.
+  SparsePlanAttention(data::Plan plan, const WanConfig& config, const data::TokenLayout& layout,
+                      std::string source);
+  ~SparsePlanAttention() override;
+
+  std::string name() const override { return "sparse-plan"; }
+  at::Tensor self_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            const SelfAttentionCall& call) override;
+
+  // How one layer at one step runs.
+  enum class LayerMode { dense, skip, sparse };
+  struct LayerPlan {
+    LayerMode mode = LayerMode::dense;
+    std::map<int32_t, std::vector<int64_t>> heads_by_pattern;  // pattern id → heads (empty when the step is dense)
+    std::vector<const data::BlockLayout*> layouts;             // [H], for mode sparse
+    double block_density = 1.0;                                // computed blocks / all blocks, over the heads
+  };
+  const LayerPlan& layer_plan(int64_t step, int64_t layer) const;
+
+  const data::Plan& plan() const { return plan_; }
+  const data::TokenLayout& layout() const { return layout_; }
+  // Mean block density over every layer of a step (1 for a dense step).
+  double step_block_density(int64_t step) const;
+
+ private:
+  struct DeviceLayer;  // the packed layouts of one layer on one device (sparse_plan_attention.cpp)
+
+  at::Tensor sparse_layer(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerPlan& lp,
+                          size_t plan_index);
+
+  data::Plan plan_;
+  data::TokenLayout layout_;
+  std::string source_;
+  int64_t layers_ = 0, heads_ = 0;
+  std::map<int32_t, data::BlockLayout> compiled_;  // pattern id → layout, each compiled once
+  LayerPlan dense_layer_;                          // for steps that no entry covers, or dense entries
+  std::vector<LayerPlan> layer_plans_;             // [entry × layer]
+  std::mutex device_mutex_;
+  std::map<size_t, std::unique_ptr<DeviceLayer>> device_layers_;  // key: entry × layers + layer
+};
+
+// True when this build can run sparse layers on CUDA tensors (svdit_kernels_cuda was built).
+bool sparse_attention_has_cuda();
+
+}  // namespace svdit::runtime

@@ -1,0 +1,26 @@
+#pragma once
+// Precomputed text conditioning (the umT5 encoder is out of scope): a safetensors file holding the encoder output
+// of one prompt, [tokens, text_dim] (or [1, tokens, text_dim]), F32/BF16/F16. `FILE` alone needs a file with
+// exactly one tensor; `FILE:KEY` picks the tensor KEY. As in the reference, the real tokens are zero-padded to
+// text_len rows and the pad rows are attended (no mask).
+
+#include <cstdint>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "svdit/runtime/wan_config.h"
+
+namespace svdit::runtime {
+
+// Returns [1, text_len, text_dim] fp32 on the CPU. Errors (data::FormatError) name the file, the tensor and the
+// expected versus found shape.
+at::Tensor load_text_embeddings(const std::string& spec, const WanConfig& config);
+
+// The conditioning of an empty token list: all text_len rows zero ([1, text_len, text_dim] fp32, CPU).
+at::Tensor zero_text_embeddings(const WanConfig& config);
+
+// Writes one prompt's embeddings ([tokens, text_dim]) as a safetensors file with the tensor name `key`.
+void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key = "context");
+
+}  // namespace svdit::runtime

@@ -1,0 +1,157 @@
+// The sparse plan executor (see sparse_plan_attention.h).
+
+#include "svdit/runtime/sparse_plan_attention.h"
+
+#include <ATen/ATen.h>
+
+#include <set>
+#include <span>
+#include <stdexcept>
+
+#include "sparse_attention_cuda.h"
+#include "svdit/data/error.h"
+#include "svdit/kernels/cpu/sparse_attention.h"
+
+namespace svdit::runtime {
+
+struct SparsePlanAttention::DeviceLayer {
+  at::Device device;
+  detail::DeviceLayouts layouts;
+};
+
+bool sparse_attention_has_cuda() { return detail::cuda_kernels_built(); }
+
+SparsePlanAttention::SparsePlanAttention(data::Plan plan, const WanConfig& config, const data::TokenLayout& layout,
+                                         std::string source)
+    : plan_(std::move(plan)), source_(std::move(source)) {
+  // The plan's own block size is part of its layout; everything else must be the model's and the video's.
+  layout_ = layout;
+  layout_.block_size = plan_.layout.block_size;
+  data::validate(plan_, source_);
+  data::check_plan_matches(plan_, plan_model(config), layout_, source_);
+  layers_ = plan_.model.layers;
+  heads_ = plan_.model.heads;
+
+  // Compile every pattern the schedule uses, once.
+  std::set<int32_t> used;
+  for (const data::ScheduleEntry& entry : plan_.schedule) {
+    if (!entry.dense) used.insert(entry.heads.begin(), entry.heads.end());
+  }
+  for (const int32_t id : used) {
+    const data::PlanPattern* p = plan_.find_pattern(id);
+    if (p == nullptr) {
+      throw data::FormatError(source_, "patterns", "the schedule uses pattern id " + std::to_string(id) +
+                                                       ", which the plan does not define");
+    }
+    compiled_.emplace(id, data::compile_pattern(p->pattern, layout_));
+  }
+
+  // Group each layer's heads by pattern and decide how the layer runs.
+  const double all_blocks = static_cast<double>(layout_.num_blocks()) * static_cast<double>(layout_.num_blocks());
+  layer_plans_.resize(plan_.schedule.size() * static_cast<size_t>(layers_));
+  for (size_t e = 0; e < plan_.schedule.size(); ++e) {
+    const data::ScheduleEntry& entry = plan_.schedule[e];
+    for (int64_t l = 0; l < layers_; ++l) {
+      LayerPlan& lp = layer_plans_[e * static_cast<size_t>(layers_) + static_cast<size_t>(l)];
+      if (entry.dense) continue;  // mode dense, density 1
+      bool all_dense = true, all_skip = true;
+      double computed = 0;
+      lp.layouts.resize(static_cast<size_t>(heads_));
+      for (int64_t h = 0; h < heads_; ++h) {
+        const int32_t id = entry.heads[static_cast<size_t>(l * heads_ + h)];
+        lp.heads_by_pattern[id].push_back(h);
+        const data::Pattern& pattern = plan_.find_pattern(id)->pattern;
+        all_dense = all_dense && pattern.is_dense();
+        all_skip = all_skip && pattern.is_skip();
+        const data::BlockLayout& bl = compiled_.at(id);
+        lp.layouts[static_cast<size_t>(h)] = &bl;
+        computed += bl.skip ? 0.0 : static_cast<double>(bl.computed_blocks());
+      }
+      lp.mode = all_dense ? LayerMode::dense : all_skip ? LayerMode::skip : LayerMode::sparse;
+      lp.block_density = computed / (all_blocks * static_cast<double>(heads_));
+      if (lp.mode == LayerMode::dense) lp.layouts.clear();
+    }
+  }
+}
+
+SparsePlanAttention::~SparsePlanAttention() = default;
+
+const SparsePlanAttention::LayerPlan& SparsePlanAttention::layer_plan(int64_t step, int64_t layer) const {
+  if (layer < 0 || layer >= layers_) {
+    throw std::out_of_range("sparse plan " + source_ + ": layer " + std::to_string(layer) + " outside [0, " +
+                            std::to_string(layers_) + ")");
+  }
+  const data::ScheduleEntry* entry = plan_.entry_for(step);
+  if (entry == nullptr) return dense_layer_;
+  const auto e = static_cast<size_t>(entry - plan_.schedule.data());
+  return layer_plans_[e * static_cast<size_t>(layers_) + static_cast<size_t>(layer)];
+}
+
+double SparsePlanAttention::step_block_density(int64_t step) const {
+  double sum = 0;
+  for (int64_t l = 0; l < layers_; ++l) sum += layer_plan(step, l).block_density;
+  return sum / static_cast<double>(layers_);
+}
+
+at::Tensor SparsePlanAttention::self_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                               const SelfAttentionCall& call) {
+  if (call.layout != nullptr) {
+    data::TokenLayout seen = *call.layout;
+    seen.block_size = layout_.block_size;
+    if (!(seen == layout_)) {
+      throw std::invalid_argument("sparse plan " + source_ + ": made for the token layout " + data::describe(layout_) +
+                                  ", but this forward pass has " + data::describe(seen));
+    }
+  }
+  if (q.dim() != 4 || q.size(1) != layout_.seq_len() || q.size(2) != heads_) {
+    throw std::invalid_argument("sparse plan " + source_ + ": expected q of shape [B, " +
+                                std::to_string(layout_.seq_len()) + ", " + std::to_string(heads_) + ", " +
+                                std::to_string(plan_.model.head_dim) + "], found " + c10::str(q.sizes()));
+  }
+  const LayerPlan& lp = layer_plan(call.step, call.layer);
+  switch (lp.mode) {
+    case LayerMode::dense: return dense_attention(q, k, v);
+    case LayerMode::skip: return at::zeros_like(q);  // [B, S, H, D]
+    case LayerMode::sparse: break;
+  }
+  const data::ScheduleEntry* entry = plan_.entry_for(call.step);
+  const auto key = static_cast<size_t>(entry - plan_.schedule.data()) * static_cast<size_t>(layers_) +
+                   static_cast<size_t>(call.layer);
+  return sparse_layer(q, k, v, lp, key);
+}
+
+at::Tensor SparsePlanAttention::sparse_layer(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                             const LayerPlan& lp, size_t key) {
+  if (q.is_cuda()) {
+    DeviceLayer* dl = nullptr;
+    {
+      const std::lock_guard<std::mutex> lock(device_mutex_);
+      auto& slot = device_layers_[key];
+      if (!slot || slot->device != q.device()) {
+        slot = std::make_unique<DeviceLayer>(DeviceLayer{q.device(), detail::upload_layouts(lp.layouts, q.device())});
+      }
+      dl = slot.get();
+    }
+    return detail::sparse_attention_cuda(q, k, v, dl->layouts.row_begin, dl->layouts.key_blocks, dl->layouts.order,
+                                         dl->layouts.block_size);  // [B, S, H, D]
+  }
+
+  // CPU: the reference on fp32 [B, H, S, D] (fp64 accumulation), back to [B, S, H, D] in q's dtype.
+  const int64_t B = q.size(0), S = q.size(1), H = q.size(2), D = q.size(3);
+  const at::Tensor qh = q.transpose(1, 2).to(at::kFloat).contiguous();  // [B, H, S, D]
+  const at::Tensor kh = k.transpose(1, 2).to(at::kFloat).contiguous();  // [B, H, S, D]
+  const at::Tensor vh = v.transpose(1, 2).to(at::kFloat).contiguous();  // [B, H, S, D]
+  at::Tensor out = at::empty({B, H, S, D}, qh.options());                // [B, H, S, D]
+  at::Tensor lse = at::empty({B, H, S}, qh.options());                   // [B, H, S]
+  const kernels::cpu::AttentionShape shape{B, H, S, D};
+  auto span_of = [](const at::Tensor& t) {
+    return std::span<const float>(t.const_data_ptr<float>(), static_cast<size_t>(t.numel()));
+  };
+  kernels::cpu::sparse_attention(span_of(qh), span_of(kh), span_of(vh), shape,
+                                 std::span<const data::BlockLayout* const>(lp.layouts.data(), lp.layouts.size()),
+                                 std::span<float>(out.data_ptr<float>(), static_cast<size_t>(out.numel())),
+                                 std::span<float>(lse.data_ptr<float>(), static_cast<size_t>(lse.numel())));
+  return out.transpose(1, 2).to(q.scalar_type());  // [B, S, H, D]
+}
+
+}  // namespace svdit::runtime

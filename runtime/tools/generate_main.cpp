@@ -1,0 +1,190 @@
+// svdit generate: sample a video's latents with the Wan2.1 DiT, dense or with a sparse plan.
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "svdit/data/plan.h"
+#include "svdit/runtime/cli_args.h"
+#include "svdit/runtime/device.h"
+#include "svdit/runtime/latents_file.h"
+#include "svdit/runtime/pixel_decoder.h"
+#include "svdit/runtime/progress_bar.h"
+#include "svdit/runtime/sampling.h"
+#include "svdit/runtime/sparse_plan_attention.h"
+#include "svdit/runtime/text_embeddings.h"
+#include "svdit/runtime/wan_model.h"
+
+namespace rt = svdit::runtime;
+
+namespace {
+
+rt::ArgParser make_parser() {
+  rt::ArgParser p("svdit generate",
+                  "svdit generate (--weights PATH | --random-weights CONFIG) [--plan PLAN.json] [options]",
+                  "Samples a video with the Wan2.1 text-to-video DiT (flow matching, classifier-free guidance) and\n"
+                  "writes the final latents as safetensors (tensor \"latents\", [1, C, T, H, W] fp32, settings in the\n"
+                  "metadata). With --plan, self-attention runs the plan's per-head sparse patterns. Models whose\n"
+                  "config declares a pixel decoder also get PNG frames (<out>_frame_NNNN.png). Text conditioning\n"
+                  "comes precomputed (umT5 is out of scope): a safetensors file with [tokens, text_dim].");
+  p.option("weights", "PATH", "checkpoint: .safetensors, *.safetensors.index.json or a directory (config.json beside it is used)");
+  p.option("random-weights", "CONFIG", "random weights instead: a preset (1.3B, 14B) or a config.json");
+  p.option("weights-seed", "N", "seed of --random-weights", "0");
+  p.option("plan", "PLAN.json", "sparse attention plan (svdit search); without it attention is dense");
+  p.option("frames", "N", "video frames (1 + 4k for Wan's VAE)", "81");
+  p.option("height", "PX", "video height in pixels", "480");
+  p.option("width", "PX", "video width in pixels", "832");
+  p.option("steps", "N", "sampling steps", "50");
+  p.option("shift", "S", "flow shift", "5.0");
+  p.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)", "5.0");
+  p.option("seed", "N", "noise seed", "0");
+  p.option("embeddings", "FILE[:KEY]", "text embeddings of the prompt (default: an empty prompt, all rows zero)");
+  p.option("negative-embeddings", "FILE[:KEY]", "text embeddings of the negative prompt (default: all rows zero)");
+  p.option("sampler", "NAME", "unipc (order 2, bh2) or euler", "unipc");
+  p.option("out", "FILE", "output latents (.safetensors)", "latents.safetensors");
+  p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
+  p.option("dtype", "TYPE", "compute dtype: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
+  p.flag("quiet", "no progress bar");
+  return p;
+}
+
+std::string fixed(double value, int digits) {
+  std::ostringstream s;
+  s.precision(digits);
+  s << std::fixed << value;
+  return s.str();
+}
+
+int run(const rt::ArgParser& args) {
+  const at::Device device = rt::parse_device(args.get("device"));
+  const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
+
+  std::unique_ptr<rt::WanModel> model;
+  std::string weights_label;
+  if (args.has("weights") == args.has("random-weights")) {
+    throw rt::UsageError("svdit generate: give exactly one of --weights and --random-weights");
+  }
+  if (args.has("weights")) {
+    rt::LoadedModel loaded = rt::load_wan_model(args.get("weights"), weight_options);
+    model = std::move(loaded.model);
+    weights_label = args.get("weights") + " (" + rt::to_string(loaded.naming) + " names, config " +
+                    loaded.config_source + ")";
+  } else {
+    const std::string spec = args.get("random-weights");
+    const std::optional<rt::WanConfig> preset = rt::preset_config(spec);
+    rt::WanConfig config = preset ? *preset : rt::read_config(spec);
+    const uint64_t seed = args.get_u64("weights-seed");
+    model = std::make_unique<rt::WanModel>(config, rt::random_state_dict(config, weight_options, seed),
+                                           "random weights (" + spec + ")");
+    weights_label = "random (" + spec + ", seed " + std::to_string(seed) + ")";
+  }
+  const rt::WanConfig& config = model->config();
+  const rt::VideoGeometry geometry =
+      rt::video_geometry(config, args.get_int("frames"), args.get_int("height"), args.get_int("width"));
+
+  std::unique_ptr<rt::SparsePlanAttention> sparse;
+  if (args.has("plan")) {
+    sparse = std::make_unique<rt::SparsePlanAttention>(svdit::data::read_plan(args.get("plan")), config,
+                                                       rt::token_layout(geometry), args.get("plan"));
+  }
+
+  const at::Tensor context = args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), config)
+                                                    : rt::zero_text_embeddings(config);  // [1, L, text_dim]
+  const at::Tensor negative = args.has("negative-embeddings")
+                                  ? rt::load_text_embeddings(args.get("negative-embeddings"), config)
+                                  : rt::zero_text_embeddings(config);  // [1, L, text_dim]
+
+  rt::SamplingOptions options;
+  options.steps = args.get_int("steps");
+  options.shift = args.get_double("shift");
+  options.guidance = args.get_double("guidance");
+  options.seed = args.get_u64("seed");
+  options.sampler = args.get("sampler");
+
+  std::fprintf(stderr, "model   %s\nweights %s\ndevice  %s, compute %s\nvideo   %lld frames %lld×%lld → latents %lld×%lld×%lld, %lld tokens\n",
+               rt::describe(config).c_str(), weights_label.c_str(), device.str().c_str(),
+               c10::toString(model->compute_dtype()), static_cast<long long>(args.get_int("frames")),
+               static_cast<long long>(args.get_int("height")), static_cast<long long>(args.get_int("width")),
+               static_cast<long long>(geometry.latent_frames), static_cast<long long>(geometry.latent_height),
+               static_cast<long long>(geometry.latent_width), static_cast<long long>(geometry.tokens()));
+  std::fprintf(stderr, "attention %s\nsampler %s, %lld steps, shift %g, guidance %g, seed %llu%s%s\n",
+               sparse ? ("sparse plan " + args.get("plan") + ", mean block density at step 0: " +
+                         fixed(sparse->step_block_density(0), 3)).c_str()
+                      : "dense",
+               options.sampler.c_str(), static_cast<long long>(options.steps), options.shift, options.guidance,
+               static_cast<unsigned long long>(options.seed),
+               args.has("embeddings") ? "" : "\nnote    no --embeddings: conditioning on an empty prompt (zero rows)",
+               args.has("negative-embeddings") || options.guidance == 1.0
+                   ? ""
+                   : "\nnote    no --negative-embeddings: the unconditional branch uses zero rows");
+
+  rt::ProgressBar bar(options.steps, "step");
+  rt::SamplingHooks hooks;
+  hooks.attention = sparse.get();
+  if (!args.flag_set("quiet")) {
+    hooks.on_step = [&](const rt::StepReport& r) {
+      bar.update(r.step + 1, r.seconds, "σ " + fixed(r.sigma, 3) + ", t " + std::to_string(r.timestep));
+    };
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const at::Tensor latents = rt::sample_video(*model, geometry, context, negative, options, hooks);  // [1, C, T, H, W]
+  rt::synchronize(device);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!args.flag_set("quiet")) bar.finish();
+
+  const std::filesystem::path out = args.get("out");
+  std::map<std::string, std::string> meta = {
+      {"model", config.name},
+      {"weights", weights_label},
+      {"frames", std::to_string(args.get_int("frames"))},
+      {"height", std::to_string(args.get_int("height"))},
+      {"width", std::to_string(args.get_int("width"))},
+      {"steps", std::to_string(options.steps)},
+      {"shift", fixed(options.shift, 6)},
+      {"guidance", fixed(options.guidance, 6)},
+      {"seed", std::to_string(options.seed)},
+      {"sampler", options.sampler},
+      {"attention", sparse ? "plan " + args.get("plan") : "dense"},
+      {"embeddings", args.has("embeddings") ? args.get("embeddings") : "(empty prompt)"},
+      {"device", device.str()},
+      {"dtype", c10::toString(model->compute_dtype())},
+      {"seconds", fixed(seconds, 3)},
+  };
+  rt::save_latents(out, latents, meta);
+  std::fprintf(stderr, "wrote   %s (%s) in %.2f s (%.3f s/step)\n", out.c_str(), c10::str(latents.sizes()).c_str(),
+               seconds, seconds / static_cast<double>(options.steps));
+
+  if (const std::unique_ptr<rt::PixelDecoder> decoder = rt::make_pixel_decoder(config)) {
+    std::filesystem::path prefix = out;
+    prefix.replace_extension();
+    const auto frames = rt::write_png_frames(*decoder, latents, prefix.string() + "_frame");
+    std::fprintf(stderr, "wrote   %zu PNG frames (%s … ) with the %s decoder\n", frames.size(),
+                 frames.empty() ? "" : frames.front().c_str(), decoder->name().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rt::ArgParser args = make_parser();
+  try {
+    if (!args.parse(argc, argv)) {
+      std::fputs(args.help().c_str(), stdout);
+      return 0;
+    }
+    return run(args);
+  } catch (const rt::UsageError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "svdit generate: %s\n", e.what());
+    return 1;
+  }
+}
