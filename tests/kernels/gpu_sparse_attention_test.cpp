@@ -179,7 +179,8 @@ struct KernelRun {
 };
 
 KernelRun run_kernel(const Inputs& in, const sk::PackedLayouts& packed, sk::AttentionBackend backend,
-               const at::Tensor& row_begin, const at::Tensor& key_blocks, const at::Tensor& order) {
+                     const at::Tensor& row_begin, const at::Tensor& key_blocks, const at::Tensor& order,
+                     int variant = 0) {
   KernelRun r;
   // Poisoned: a row the kernel forgets stays NaN and fails the comparison.
   r.out = at::full(in.q.sizes(), std::numeric_limits<float>::quiet_NaN(), in.q.options());
@@ -205,6 +206,7 @@ KernelRun run_kernel(const Inputs& in, const sk::PackedLayouts& packed, sk::Atte
   p.key_blocks = key_blocks.numel() ? key_blocks.data_ptr<int32_t>() : nullptr;
   p.order = order.numel() ? order.data_ptr<int32_t>() : nullptr;
   p.backend = backend;
+  p.variant = variant;
   EXPECT_EQ(sk::sparse_attention_forward(p, nullptr), backend);
   SVDIT_CUDA_CHECK(cudaDeviceSynchronize());
   return r;
@@ -309,6 +311,47 @@ TEST(GpuSparseAttentionStrides, HeadMajorEqualsTokenMajor) {
     const KernelRun head_major = run_kernel(hm, packed, backend, row_begin, key_blocks, order);
     EXPECT_TRUE(at::equal(token_major.out, head_major.out));
     EXPECT_TRUE(at::equal(token_major.lse, head_major.lse));
+  }
+}
+
+// The Hopper producer loads a warp's 32 rows by TMA when they are consecutive tokens and gathers them with cp.async
+// otherwise. Variant bit 5 (32) requires the TMA path (throws if no tensor map could be built), bit 4 (16) turns it
+// off: both put the same bytes in shared memory, so outputs and lse must be bit-identical, and the TMA run must
+// pass the reference check. Layers: unpermuted heads only (order == null: every tile by TMA, partial last blocks
+// zero-filled by the tensor map), and mixed layers where permuted heads (gathered; text rows of a temporal head
+// are runs, so TMA and gather meet inside one tile) share the launch with unpermuted ones, 7 key blocks per row
+// so barrier phases wrap.
+TEST(GpuSparseAttentionHopperTma, TmaEqualsGather) {
+  SVDIT_SKIP_WITHOUT_GPU();
+  if (!hopper_runs()) GTEST_SKIP() << "hopper backend does not run here";
+  std::vector<Case> cs;
+  const TokenLayout prefix = token_layout(4, 7, 10, 13, 0, 128);  // S = 293, text in front
+  const std::vector<Pattern> zoo = pattern_zoo(prefix);
+  cs.push_back({"dense+window S=293", prefix, {zoo[0], zoo[2], zoo[4]}, 2});
+  cs.push_back({"mixed S=293", prefix, zoo, 2});
+  const TokenLayout big = token_layout(9, 8, 12, 0, 5, 128);  // S = 869, text behind
+  cs.push_back({"mixed S=869", big, pattern_zoo(big), 1});
+  std::random_device device;
+  for (const int head_dim : {64, 128}) {
+    for (const at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+      for (const Case& c : cs) {
+        const uint64_t seed = (static_cast<uint64_t>(device()) << 32) | device();
+        SCOPED_TRACE(c.name + " hd=" + std::to_string(head_dim) + (dtype == at::kHalf ? " fp16" : " bf16") +
+                     " seed=" + std::to_string(seed));
+        std::vector<BlockLayout> layouts;
+        for (const Pattern& p : c.heads) layouts.push_back(svdit::data::compile_pattern(p, c.layout));
+        const sk::PackedLayouts packed = sk::pack_layouts(layouts);
+        const Inputs in = make_inputs(c, layouts, head_dim, dtype, seed);
+        const at::Tensor row_begin = device_ints(packed.row_begin), key_blocks = device_ints(packed.key_blocks),
+                         order = device_ints(packed.order);
+        const KernelRun tma = run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 32);
+        const KernelRun gather =
+            run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 16);
+        check_against_references(in, tma);
+        EXPECT_TRUE(at::equal(tma.out, gather.out)) << "TMA and gather outputs differ";
+        EXPECT_TRUE(at::equal(tma.lse, gather.lse)) << "TMA and gather lse differ";
+      }
+    }
   }
 }
 

@@ -2,18 +2,25 @@
 // Hopper (sm_90a) block-sparse flash-attention forward, b = 128.
 //
 // One CTA = one 128-row query block of one (batch, head), 3 warpgroups:
-//   warpgroup 0, producer: gathers Q once and then K/V key blocks (128 rows each, rows looked up through the
-//     layout order, so permuted heads cost nothing extra) with 16-byte cp.async straight into the 128-byte
-//     swizzled shared layout wgmma reads; completion is signalled on mbarriers (cp.async.mbarrier.arrive).
-//     TMA cannot gather rows on Hopper, and a separate permute pass would move Q, K, V and O through memory again.
+//   warpgroup 0, producer: loads Q once and then K/V key blocks (128 rows each) straight into the 128-byte
+//     swizzled shared layout wgmma reads. Each producer warp owns 32 rows of every tile: when they are 32
+//     consecutive tokens (every tile of an unpermuted head, runs of a permuted one) the warp issues TMA copies
+//     (cp.async.bulk.tensor from a 4-D tensor map over (D, S, H, B), rows past S zero-filled by the map) that
+//     complete on the stage's mbarrier with expect_tx; otherwise it gathers the rows through the layout order
+//     with 16-byte cp.async (cp.async.mbarrier.arrive). TMA cannot gather rows on Hopper, and a separate permute
+//     pass would move Q, K, V and O through memory again.
 //   warpgroups 1 and 2, consumers: 64 query rows each. S = Q·Kᵀ by wgmma (both operands in shared memory), online
 //     softmax in registers, O += P·V by wgmma with P from registers (the fp32 accumulator layout of S is the
 //     register A-fragment layout of the next product) and V read N-major from shared memory.
 // K/V go through a ring of kStages stages with full (producer → consumers) and empty (consumers → producer)
 // barriers, so loads of the next key blocks overlap the math of this one.
 
+#include <cuda.h>  // CUtensorMap and cuTensorMapEncodeTiled's signature (called through the runtime's entry point)
+
 #include <climits>
 #include <cmath>
+#include <stdexcept>
+#include <type_traits>
 
 #include "device_utils.cuh"
 #include "svdit/kernels/cuda/cuda_check.h"
@@ -75,6 +82,24 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
 __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
   asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.shared::cta.b64 state, [%0];\n}\n" ::"r"(bar) : "memory");
 }
+// Arrives on `bar` and raises the bytes it waits for by `bytes` (the TMA copies that follow complete them).
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.expect_tx.shared::cta.b64 state, [%0], %1;\n}\n" ::"r"(bar),
+               "r"(bytes)
+               : "memory");
+}
+// TMA: one box of a 4-D tensor map (coordinates innermost first) into shared memory, completing on `bar`.
+__device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, int c3,
+                                            uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
+      "[%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+__device__ __forceinline__ void prefetch_tensor_map(const CUtensorMap* map) {
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
+}
 // Arrives on `bar` once every cp.async this thread issued so far has landed (counts as one expected arrival).
 __device__ __forceinline__ void cp_async_arrive(uint32_t bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
@@ -84,8 +109,17 @@ __device__ __forceinline__ void fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
+// Tensor maps of q, k, v for the TMA path: 4-D (D, S, H, B) with the params' strides, box (64, 32, 1, 1) = one
+// producer warp's 32 rows of one 64-column half of a tile, 128-byte swizzle (the layout sw128_offset describes).
+// enabled == 0: no map could be built (or variant bit 4 asked for none), every tile is gathered with cp.async.
+struct HopperTensorMaps {
+  CUtensorMap q, k, v;
+  int enabled;
+};
+
 template <int kHeadDim, typename T>
-__global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const SparseAttentionParams p) {
+__global__ void __launch_bounds__(384, 1)
+    sparse_attention_hopper_kernel(const SparseAttentionParams p, const __grid_constant__ HopperTensorMaps maps) {
 #ifdef SVDIT_WGMMA_AVAILABLE
   using Cfg = HopperConfig<kHeadDim>;
   using Traits = ElementTraits<T>;
@@ -118,7 +152,7 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
   if (tid == 0) {
     mbar_init(bar_q, 128);
     for (int s = 0; s < kStages; ++s) {
-      mbar_init(bar_k_full(s), 128);  // one cp.async arrival per producer thread
+      mbar_init(bar_k_full(s), 128);  // one arrival per producer thread (cp.async, or TMA + expect_tx)
       mbar_init(bar_v_full(s), 128);
       mbar_init(bar_empty(s), 8);     // one arrival per consumer warp
     }
@@ -130,8 +164,8 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
     // ---------------- producer ----------------
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(Cfg::kProducerRegs));
     if (kb_count == 0) return;
-    // Rows are gathered through the layout order (identity for unpermuted heads). Warp w of the producer owns rows
-    // 32w..32w+31 of every tile: lane l looks up the token of row 32w + l (one coalesced load, issued a block ahead
+    // Warp w of the producer owns rows 32w..32w+31 of every tile. Rows that are not one run of consecutive
+    // tokens are gathered through the layout order: lane l looks up the token of row 32w + l (one coalesced load, issued a block ahead
     // so its latency hides behind the copies), and the lanes copying a row get its token by shuffle. Staging the
     // tokens through shared memory behind a barrier instead cost 20 % on every head; per-row dependent lookups
     // made the producer the bottleneck of permuted heads.
@@ -141,6 +175,12 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
     const int chunk = plane % kChunks;
     const int sub = plane / kChunks;
     const bool no_load = (p.variant & 8) != 0;  // diagnostic (WRONG results): time without any load
+    const bool tma = maps.enabled != 0 && !no_load;
+    if (tma && tid == 0) {
+      prefetch_tensor_map(&maps.q);
+      prefetch_tensor_map(&maps.k);
+      prefetch_tensor_map(&maps.v);
+    }
     auto token_at = [&](int first) {
       const int pos = first + 32 * pwarp + plane;
       return pos < S ? (order ? __ldg(order + pos) : pos) : -1;
@@ -157,11 +197,38 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
         }
       }
     };
+    // First token of this warp's 32 rows if they are 32 consecutive tokens (rows past S must continue the run
+    // past S, where the tensor map zero-fills), else -1. Always the case for unpermuted heads.
+    auto run_start = [&](int token) {
+      const int first = __shfl_sync(0xffffffffu, token, 0);
+      const bool ok = token >= 0 ? token == first + plane : first + plane >= S;
+      return tma && first >= 0 && __all_sync(0xffffffffu, ok) ? first : -1;
+    };
+    // This warp's 32 rows of one tile, by TMA (run >= 0) or gathered; either way 32 arrivals on `bar`.
+    auto load_rows = [&](uint32_t dst, const CUtensorMap* map, const T* src, int64_t row_stride, uint32_t bar,
+                         int token, int run) {
+      if (run >= 0) {
+        if (plane == 0) {
+          mbar_arrive_expect_tx(bar, 32 * kHeadDim * static_cast<uint32_t>(sizeof(T)));
+#pragma unroll
+          for (int half = 0; half < kHeadDim / 64; ++half) {
+            tma_load_4d(dst + half * (128 * 128) + pwarp * (32 * 128), map, half * 64, run, head, batch, bar);
+          }
+        } else {
+          mbar_arrive(bar);
+        }
+      } else {
+        copy_tile(dst, src, row_stride, token);
+        cp_async_arrive(bar);
+      }
+    };
     const T* q = static_cast<const T*>(p.q) + batch * p.q_strides.batch + head * p.q_strides.head;
     const T* k = static_cast<const T*>(p.k) + batch * p.k_strides.batch + head * p.k_strides.head;
     const T* v = static_cast<const T*>(p.v) + batch * p.v_strides.batch + head * p.v_strides.head;
-    copy_tile(s_q, q, p.q_strides.row, token_at(q_block * 128));
-    cp_async_arrive(bar_q);
+    {
+      const int q_token = token_at(q_block * 128);
+      load_rows(s_q, &maps.q, q, p.q_strides.row, bar_q, q_token, run_start(q_token));
+    }
     int token = token_at(__ldg(key_list) * 128);
     for (int i = 0; i < kb_count; ++i) {
       const int stage = i % kStages;
@@ -169,10 +236,9 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
       if (use > 0) mbar_wait(bar_empty(stage), static_cast<uint32_t>((use - 1) & 1));
       const int current = token;
       if (i + 1 < kb_count) token = token_at(__ldg(key_list + i + 1) * 128);
-      copy_tile(s_k + stage * Cfg::kTileBytes, k, p.k_strides.row, current);
-      cp_async_arrive(bar_k_full(stage));
-      copy_tile(s_v + stage * Cfg::kTileBytes, v, p.v_strides.row, current);
-      cp_async_arrive(bar_v_full(stage));
+      const int run = run_start(current);
+      load_rows(s_k + stage * Cfg::kTileBytes, &maps.k, k, p.k_strides.row, bar_k_full(stage), current, run);
+      load_rows(s_v + stage * Cfg::kTileBytes, &maps.v, v, p.v_strides.row, bar_v_full(stage), current, run);
     }
     cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
   } else {
@@ -354,6 +420,49 @@ __global__ void __launch_bounds__(384, 1) sparse_attention_hopper_kernel(const S
 #endif
 }
 
+// cuTensorMapEncodeTiled through the runtime's driver entry point (no link against libcuda); null if unavailable.
+inline decltype(&cuTensorMapEncodeTiled) tensor_map_encoder() {
+  static const auto fn = []() -> decltype(&cuTensorMapEncodeTiled) {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found) !=
+            cudaSuccess ||
+        found != cudaDriverEntryPointSuccess) {
+      (void)cudaGetLastError();  // leave no error behind for the launch check
+      return nullptr;
+    }
+    return reinterpret_cast<decltype(&cuTensorMapEncodeTiled)>(f);
+  }();
+  return fn;
+}
+
+// 4-D map (D, S, H, B) of one [.., D]-contiguous tensor with the params' element strides; false if TMA cannot
+// address it (the kernel then gathers every tile).
+template <int kHeadDim, typename T>
+bool encode_tensor_map(CUtensorMap* map, const void* base, const Strides& strides, const SparseAttentionParams& p) {
+  const auto encode = tensor_map_encoder();
+  if (encode == nullptr) return false;
+  constexpr int64_t kBytes = static_cast<int64_t>(sizeof(T));
+  // A dimension of extent 1 is never stepped over: give it a legal stride whatever the caller's (0 is common).
+  auto stride_bytes = [](int64_t elems, int extent) {
+    return static_cast<cuuint64_t>(extent == 1 && elems <= 0 ? 16 : elems * kBytes);
+  };
+  const cuuint64_t dims[4] = {static_cast<cuuint64_t>(kHeadDim), static_cast<cuuint64_t>(p.seq_len),
+                              static_cast<cuuint64_t>(p.heads), static_cast<cuuint64_t>(p.batch)};
+  const cuuint64_t byte_strides[3] = {stride_bytes(strides.row, p.seq_len), stride_bytes(strides.head, p.heads),
+                                      stride_bytes(strides.batch, p.batch)};
+  for (const cuuint64_t st : byte_strides) {
+    if (st == 0 || st % 16 != 0 || st >= (cuuint64_t{1} << 40)) return false;
+  }
+  const cuuint32_t box[4] = {64, 32, 1, 1};
+  const cuuint32_t element_strides[4] = {1, 1, 1, 1};
+  const CUtensorMapDataType type =
+      std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  return encode(map, type, 4, const_cast<void*>(base), dims, byte_strides, box, element_strides,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
 template <int kHeadDim, typename T>
 void launch_hopper(const SparseAttentionParams& p, cudaStream_t stream) {
   using Cfg = HopperConfig<kHeadDim>;
@@ -363,8 +472,16 @@ void launch_hopper(const SparseAttentionParams& p, cudaStream_t stream) {
     return true;
   }();
   (void)configured;
+  // variant bit 4 (16): no TMA, every tile gathered; bit 5 (32): TMA required (tests: the path cannot vanish).
+  HopperTensorMaps maps{};
+  maps.enabled = (p.variant & 16) == 0 && encode_tensor_map<kHeadDim, T>(&maps.q, p.q, p.q_strides, p) &&
+                 encode_tensor_map<kHeadDim, T>(&maps.k, p.k, p.k_strides, p) &&
+                 encode_tensor_map<kHeadDim, T>(&maps.v, p.v, p.v_strides, p);
+  if ((p.variant & 32) != 0 && !maps.enabled) {
+    throw std::invalid_argument("sparse_attention_forward: TMA required (variant bit 5) but no tensor map was built");
+  }
   const dim3 grid((p.seq_len + 127) / 128, p.heads, p.batch);
-  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p);
+  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, maps);
   SVDIT_CUDA_CHECK_LAUNCH();
 }
 

@@ -24,7 +24,7 @@ enum class ScalarType { bf16, fp16 };
 enum class AttentionBackend {
   automatic,  // hopper where it can run (sm_90 device, sm_90a code built, block 128), else portable
   portable,   // mma.sync m16n8k16 + cp.async: sm_80 and newer, block 64 or 128
-  hopper,     // wgmma + warp-specialised cp.async producer: sm_90a, block 128 only
+  hopper,     // wgmma + warp-specialised TMA / cp.async producer: sm_90a, block 128 only
 };
 
 const char* to_string(AttentionBackend backend);
@@ -58,8 +58,10 @@ struct SparseAttentionParams {
 
   float scale = 0.0f;  // 0 means 1/√head_dim
   AttentionBackend backend = AttentionBackend::automatic;
-  // Benchmarking only (docs/KERNELS.md); 0 for real use. Bit 3 (8): the Hopper producer copies nothing, so the
-  // kernel computes on stale shared memory (WRONG output) — it isolates the cost of the load path.
+  // Benchmarking and tests only (docs/KERNELS.md); 0 for real use. Bit 3 (8): the Hopper producer copies nothing,
+  // so the kernel computes on stale shared memory (WRONG output) — it isolates the cost of the load path.
+  // Bit 4 (16): Hopper without TMA (every tile gathered by cp.async, the pre-TMA kernel). Bit 5 (32): Hopper with
+  // TMA required (throws std::invalid_argument if the tensor maps cannot be built) — bits 4/5 give identical output.
   int variant = 0;
 };
 
