@@ -301,7 +301,7 @@ int run_app(const Options& options) {
         }
         break;
       }
-      if (s.export_request) {
+      if (s.export_request && --s.export_wait <= 0) {
         // The active view's region of the frame just drawn (before the swap).
         const ImVec2 scale = io.DisplayFramebufferScale;
         const auto x = static_cast<int>(s.view_rect.x * scale.x), y = static_cast<int>(s.view_rect.y * scale.y);

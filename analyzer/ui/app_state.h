@@ -69,7 +69,8 @@ struct AppState {
   std::string dialog_path;
   std::vector<std::string> errors;  // shown one at a time in a modal dialog
   std::string status;               // last action, for the status bar
-  std::optional<std::filesystem::path> export_request;  // PNG of the active view's region, after this frame
+  std::optional<std::filesystem::path> export_request;  // PNG of the active view's region...
+  int export_wait = 0;  // ...taken this many frames later, once the dialog that asked for it has faded out
   ScreenRect view_rect;             // the active view's region this frame
   bool quit = false;
   bool confirm_quit = false;  // the window was asked to close with unsaved edits

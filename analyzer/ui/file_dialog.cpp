@@ -58,7 +58,10 @@ void accept(AppState& s, DialogKind kind, const fs::path& path) {
         s.status = "saved " + path.string();
       }
       break;
-    case DialogKind::export_png: s.export_request = path; break;
+    case DialogKind::export_png:
+      s.export_request = path;
+      s.export_wait = 3;
+      break;
     case DialogKind::none: break;
   }
 }

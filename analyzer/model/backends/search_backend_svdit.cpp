@@ -2,6 +2,7 @@
 // fusion-aware layer solver, cost model and frontier as `svdit search`, so what the analyzer shows and saves is
 // what the command line would produce for the same settings.
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -121,8 +122,9 @@ class SvditSearchBackend final : public SearchBackend {
     out.point.parameter = settings.objective == Objective::time_budget ? r.multiplier : settings.epsilon;
     out.point.dense_time_us = r.dense_time / steps(in);
     out.point.unit = r.cost.unit();
-    out.summary = std::string(search::to_string(r.options.objective)) + " (svdit_search): " +
-                  std::to_string(r.speedup()).substr(0, 4) + "x predicted";
+    char speedup[32];
+    std::snprintf(speedup, sizeof speedup, "%.2fx", r.speedup());
+    out.summary = std::string(search::to_string(r.options.objective)) + " (svdit_search): " + speedup + " predicted";
     return out;
   }
 
