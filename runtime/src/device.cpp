@@ -61,6 +61,7 @@ void synchronize(c10::Device device) {
 }
 
 struct IntervalTimer::Impl {
+  explicit Impl(c10::Device d) : device(d) {}
   c10::Device device;
   std::chrono::steady_clock::time_point started;
   double cpu_ms = 0;
@@ -69,7 +70,7 @@ struct IntervalTimer::Impl {
 #endif
 };
 
-IntervalTimer::IntervalTimer(c10::Device device) : impl_(new Impl{device, {}, 0}) {}
+IntervalTimer::IntervalTimer(c10::Device device) : impl_(new Impl(device)) {}
 IntervalTimer::~IntervalTimer() { delete impl_; }
 
 void IntervalTimer::begin() {

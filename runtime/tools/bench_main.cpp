@@ -2,6 +2,7 @@
 // time per forward and per CFG step, the share of self-attention in it, and the speed-up.
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
@@ -50,6 +51,7 @@ rt::ArgParser make_parser() {
   p.option("dtype", "TYPE", "auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
   p.option("seed", "N", "seed of the weights, inputs and synthetic plan", "0");
   p.option("write-plan", "FILE", "write the plan that was timed");
+  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
   p.flag("skip-dense", "time the plan only");
   p.flag("verify", "check the sparse path against the CPU reference on a small model, then exit");
   return p;
@@ -187,6 +189,7 @@ int verify(const rt::ArgParser& args) {
 }
 
 int run_e2e(const rt::ArgParser& args) {
+  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
   if (args.flag_set("verify")) return verify(args);
   const at::Device device = rt::parse_device(args.get("device"));
   const at::ScalarType dtype = rt::parse_dtype(args.get("dtype"), device);

@@ -1,6 +1,7 @@
 // svdit generate: sample a video's latents with the Wan2.1 DiT, dense or with a sparse plan.
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cstdio>
@@ -50,6 +51,7 @@ rt::ArgParser make_parser() {
   p.option("out", "FILE", "output latents (.safetensors)", "latents.safetensors");
   p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
   p.option("dtype", "TYPE", "compute dtype: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
+  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
   p.flag("quiet", "no progress bar");
   return p;
 }
@@ -62,6 +64,7 @@ std::string fixed(double value, int digits) {
 }
 
 int run(const rt::ArgParser& args) {
+  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
   const at::Device device = rt::parse_device(args.get("device"));
   const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
 

@@ -53,7 +53,7 @@ class Cli : public ::testing::Test {
   // 13 frames of 128 × 128 px → latents 4 × 16 × 16 → tokens 4 × 8 × 8.
   std::string generate(const std::string& extra, const std::string& out) {
     return bin("svdit-generate") + " --random-weights " + (dir / "config.json").string() +
-           " --frames 13 --height 128 --width 128 --steps 3 --seed 5 --device cpu --embeddings " +
+           " --frames 13 --height 128 --width 128 --steps 3 --seed 5 --device cpu --threads 1 --embeddings " +
            (dir / "prompt.safetensors").string() + " --negative-embeddings " + (dir / "negative.safetensors").string() +
            " --out " + (dir / out).string() + " " + extra;
   }
@@ -114,7 +114,7 @@ TEST_F(Cli, GenerateFromACheckpointOnDiskMatchesTheSameRandomWeights) {
   ASSERT_EQ(random.status, 0) << random.output;
   const std::string from_disk_cmd =
       bin("svdit-generate") + " --weights " + (dir / "ckpt").string() +
-      " --frames 13 --height 128 --width 128 --steps 3 --seed 5 --device cpu --quiet --embeddings " +
+      " --frames 13 --height 128 --width 128 --steps 3 --seed 5 --device cpu --threads 1 --quiet --embeddings " +
       (dir / "prompt.safetensors").string() + " --negative-embeddings " + (dir / "negative.safetensors").string() +
       " --out " + (dir / "disk.safetensors").string();
   const Result from_disk = run(from_disk_cmd);
@@ -152,7 +152,7 @@ TEST_F(Cli, HelpOfEveryVerbThroughTheLauncher) {
 
 TEST_F(Cli, BenchE2eOnASmallConfigAndVerifyOnCpu) {
   const Result bench = run(bin("svdit-bench") + " e2e --model " + (dir / "config.json").string() +
-                           " --frames 13 --height 128 --width 128 --block-size 64 --device cpu --warmup 0 --reps 1"
+                           " --frames 13 --height 128 --width 128 --block-size 64 --device cpu --threads 1 --warmup 0 --reps 1"
                            " --write-plan " + (dir / "bench_plan.json").string());
   ASSERT_EQ(bench.status, 0) << bench.output;
   EXPECT_NE(bench.output.find("speed-up"), std::string::npos) << bench.output;
