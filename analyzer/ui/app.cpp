@@ -133,29 +133,20 @@ void draw_main(AppState& s) {
 void frame(AppState& s) {
   for (const std::string& p : dropped_paths) open_path(s, p);
   dropped_paths.clear();
-  clamp_selection(s);
+  if (s.doc) s.sel.clamp(s.doc->meta());
   handle_shortcuts(s);
   update_tradeoff(s);
   s.report = nlohmann::json::object();
   draw_main(s);
 }
 
-// Applies the headless selection options; returns a usage error message or "".
+// The command line's --step, --layer, --head; a usage error message, or "".
 std::string apply_selection(AppState& s, const Options& o) {
-  const auto& meta = s.doc->meta();
-  if (o.step) {
-    const auto it = std::find(meta.steps.begin(), meta.steps.end(), *o.step);
-    if (it == meta.steps.end()) {
-      std::string profiled;
-      for (int64_t v : meta.steps) profiled += " " + std::to_string(v);
-      return "--step " + std::to_string(*o.step) + " was not profiled (profiled steps:" + profiled + ")";
-    }
-    s.step = it - meta.steps.begin();
+  try {
+    s.sel = initial_selection(s.doc->meta(), s.doc->plan(), o.step, o.layer, o.head);
+  } catch (const UsageError& e) {
+    return e.what();
   }
-  if (o.layer && *o.layer >= meta.layers) return "--layer " + std::to_string(*o.layer) + " is outside the model's " + std::to_string(meta.layers) + " layers";
-  if (o.head && *o.head >= meta.heads) return "--head " + std::to_string(*o.head) + " is outside the model's " + std::to_string(meta.heads) + " heads";
-  s.layer = o.layer.value_or(0);
-  s.head = o.head.value_or(0);
   return "";
 }
 

@@ -17,15 +17,7 @@ bool AppState::attempt(const std::string& what, const std::function<void()>& act
   }
 }
 
-void clamp_selection(AppState& s) {
-  if (!s.doc) return;
-  const auto& m = s.doc->meta();
-  s.step = std::clamp<int64_t>(s.step, 0, std::max<int64_t>(m.num_steps() - 1, 0));
-  s.layer = std::clamp<int64_t>(s.layer, 0, m.layers - 1);
-  s.head = std::clamp<int64_t>(s.head, 0, m.heads - 1);
-}
-
-int64_t sampler_step(const AppState& s) { return s.doc->meta().steps.at(static_cast<size_t>(s.step)); }
+int64_t sampler_step(const AppState& s) { return s.sel.sampler_step(s.doc->meta()); }
 
 void open_path(AppState& s, const std::filesystem::path& path) {
   const FileKind kind = detect_file_kind(path);
@@ -35,7 +27,7 @@ void open_path(AppState& s, const std::filesystem::path& path) {
       return;
     }
     if (s.attempt("Opening plan " + path.string(), [&] { s.doc->load_plan(path); })) {
-      s.step = default_step(s.doc->meta(), s.doc->plan());
+      s.sel.step = default_step(s.doc->meta(), s.doc->plan());
       s.status = "opened plan " + path.string();
     }
     return;
@@ -44,8 +36,7 @@ void open_path(AppState& s, const std::filesystem::path& path) {
   s.attempt("Opening profile " + path.string(), [&] {
     auto doc = Document::open(path);
     s.doc = std::move(doc);
-    s.step = default_step(s.doc->meta(), s.doc->plan());
-    s.layer = s.head = 0;
+    s.sel = Selection{default_step(s.doc->meta(), s.doc->plan()), 0, 0};
     s.pooled = HeatmapState{};
     s.frames = HeatmapState{};
     s.frontier.clear();

@@ -37,8 +37,7 @@ struct AppState {
   Options options;
   bool headless = false;
 
-  // Selection: a profiled step index and a head.
-  int64_t step = 0, layer = 0, head = 0;
+  Selection sel;  // the profiled step and head the views show
   PromptAggregate aggregate = PromptAggregate::worst;
   View view = View::grid;
   bool view_requested = true;  // select the tab of `view` on the next frame
@@ -85,8 +84,6 @@ struct AppState {
 
 // Opens a profile (replacing the document) or a plan (into the document), by content; errors go to the dialog.
 void open_path(AppState& s, const std::filesystem::path& path);
-// Selection kept inside the open profile.
-void clamp_selection(AppState& s);
 // Sampler step of the selected profiled step.
 int64_t sampler_step(const AppState& s);
 

@@ -25,10 +25,10 @@ void number_cell(double v, const char* format) {
 void draw_candidate_panel(AppState& s) {
   if (!s.doc) return;
   Document& doc = *s.doc;
-  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.step, s.layer, s.head);
+  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.sel.step, s.sel.layer, s.sel.head);
   const data::ScheduleEntry* entry = doc.plan().entry_for(sampler_step(s));
-  ImGui::Text("Candidates for layer %lld, head %lld at step %lld", static_cast<long long>(s.layer),
-              static_cast<long long>(s.head), static_cast<long long>(sampler_step(s)));
+  ImGui::Text("Candidates for layer %lld, head %lld at step %lld", static_cast<long long>(s.sel.layer),
+              static_cast<long long>(s.sel.head), static_cast<long long>(sampler_step(s)));
   if (entry != nullptr) {
     ImGui::TextDisabled("click a row to assign it (steps [%lld, %lld)); error/recall: %s",
                         static_cast<long long>(entry->step_begin), static_cast<long long>(entry->step_end),
@@ -37,7 +37,7 @@ void draw_candidate_panel(AppState& s) {
     ImGui::TextDisabled("click a row to assign it (creates a schedule entry); error/recall: %s", to_string(s.aggregate));
   }
 
-  auto rows = candidate_rows(doc.view(), s.aggregate, s.step, s.layer, s.head, f.candidate);
+  auto rows = candidate_rows(doc.view(), s.aggregate, s.sel.step, s.sel.layer, s.sel.head, f.candidate);
   constexpr ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
                                     ImGuiTableFlags_ScrollY | ImGuiTableFlags_ScrollX | ImGuiTableFlags_SizingFixedFit |
                                     ImGuiTableFlags_Resizable;
@@ -68,7 +68,7 @@ void draw_candidate_panel(AppState& s) {
     char label[32];
     std::snprintf(label, sizeof label, "%d##c%lld", r.id, static_cast<long long>(r.candidate));
     if (ImGui::Selectable(label, r.chosen, ImGuiSelectableFlags_SpanAllColumns) && !r.chosen) {
-      s.attempt("Assigning a candidate", [&] { doc.assign_candidate(s.step, s.layer, s.head, r.candidate); });
+      s.attempt("Assigning a candidate", [&] { doc.assign_candidate(s.sel.step, s.sel.layer, s.sel.head, r.candidate); });
     }
     ImGui::TableSetColumnIndex(2);
     ImGui::TextUnformatted(r.pattern.c_str());

@@ -15,12 +15,12 @@ void draw_frame_map_panel(AppState& s) {
   ImGui::Text("Frame to frame (query frame down, key frame across)");
   std::shared_ptr<const HeadMaps> maps;
   try {
-    maps = doc.maps({s.step, s.layer, s.head});
+    maps = doc.maps({s.sel.step, s.sel.layer, s.sel.head});
   } catch (const std::exception&) {
     // draw_map_panel shows the reason.
   }
   if (!maps) return;
-  const std::string key = std::to_string(s.step) + "/" + std::to_string(s.layer) + "/" + std::to_string(s.head) + "frames";
+  const std::string key = std::to_string(s.sel.step) + "/" + std::to_string(s.sel.layer) + "/" + std::to_string(s.sel.head) + "frames";
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const HeatmapResult r = draw_heatmap("##frames", s.frames, key, maps->frame, maps->frames, maps->frames, avail, nullptr);
   if (r.hovered && r.col >= 0) {

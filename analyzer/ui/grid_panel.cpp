@@ -17,7 +17,7 @@ namespace {
 
 void head_tooltip(AppState& s, int64_t layer, int64_t head) {
   Document& doc = *s.doc;
-  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.step, layer, head);
+  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.sel.step, layer, head);
   ImGui::BeginTooltip();
   ImGui::Text("layer %lld, head %lld", static_cast<long long>(layer), static_cast<long long>(head));
   if (f.pattern_id) {
@@ -38,13 +38,13 @@ void head_tooltip(AppState& s, int64_t layer, int64_t head) {
 
 void assign_menu(AppState& s, int64_t layer, int64_t head) {
   Document& doc = *s.doc;
-  const auto rows = candidate_rows(doc.view(), s.aggregate, s.step, layer, head, std::nullopt);
+  const auto rows = candidate_rows(doc.view(), s.aggregate, s.sel.step, layer, head, std::nullopt);
   if (ImGui::BeginMenu("Assign candidate")) {
     for (const CandidateRow& r : rows) {
       char label[256];
       std::snprintf(label, sizeof label, "%s   (error %.3g, %.1f us)", r.pattern.c_str(), r.error, r.time_us);
       if (ImGui::MenuItem(label)) {
-        s.attempt("Assigning a candidate", [&] { doc.assign_candidate(s.step, layer, head, r.candidate); });
+        s.attempt("Assigning a candidate", [&] { doc.assign_candidate(s.sel.step, layer, head, r.candidate); });
       }
     }
     ImGui::EndMenu();
@@ -52,7 +52,7 @@ void assign_menu(AppState& s, int64_t layer, int64_t head) {
   if (ImGui::BeginMenu("Assign to every head of this layer")) {
     for (const CandidateRow& r : rows) {
       if (ImGui::MenuItem(r.pattern.c_str())) {
-        s.attempt("Assigning a candidate", [&] { doc.assign_candidate_to_layer(s.step, layer, r.candidate); });
+        s.attempt("Assigning a candidate", [&] { doc.assign_candidate_to_layer(s.sel.step, layer, r.candidate); });
       }
     }
     ImGui::EndMenu();
@@ -76,7 +76,7 @@ void draw_grid_panel(AppState& s) {
                 static_cast<long long>(step));
   } else {
     ImGui::Text("Step %lld (t=%.0f): schedule entry [%lld, %lld) %s; edits apply to all of its steps.",
-                static_cast<long long>(step), meta.timesteps[static_cast<size_t>(s.step)],
+                static_cast<long long>(step), meta.timesteps[static_cast<size_t>(s.sel.step)],
                 static_cast<long long>(entry->step_begin), static_cast<long long>(entry->step_end),
                 entry->dense ? "runs dense" : "per head");
   }
@@ -119,7 +119,7 @@ void draw_grid_panel(AppState& s) {
       }
     }
   }
-  const ImVec2 sel(grid0.x + static_cast<float>(s.head) * cell, grid0.y + static_cast<float>(s.layer) * cell);
+  const ImVec2 sel(grid0.x + static_cast<float>(s.sel.head) * cell, grid0.y + static_cast<float>(s.sel.layer) * cell);
   dl->AddRect(ImVec2(sel.x - 1, sel.y - 1), ImVec2(sel.x + cell - gap + 1, sel.y + cell - gap + 1),
               IM_COL32(255, 255, 255, 255), 0.0f, 0, 2.0f);
 
@@ -134,8 +134,8 @@ void draw_grid_panel(AppState& s) {
     if (l >= 0 && l < meta.layers && h >= 0 && h < meta.heads) {
       head_tooltip(s, l, h);
       if (ImGui::IsMouseClicked(ImGuiMouseButton_Left) || ImGui::IsMouseClicked(ImGuiMouseButton_Right)) {
-        s.layer = l;
-        s.head = h;
+        s.sel.layer = l;
+        s.sel.head = h;
       }
       if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
         s.view = View::map;
@@ -155,16 +155,15 @@ void draw_grid_panel(AppState& s) {
   }
   // Arrow keys move the selection while the grid's window has focus.
   if (ImGui::IsWindowFocused(ImGuiFocusedFlags_RootAndChildWindows) && !ImGui::GetIO().WantTextInput) {
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow))) --s.head;
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow))) ++s.head;
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) --s.layer;
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) ++s.layer;
-    clamp_selection(s);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_LeftArrow))) s.sel.move(meta, 0, -1);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow))) s.sel.move(meta, 0, 1);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) s.sel.move(meta, -1, 0);
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) s.sel.move(meta, 1, 0);
   }
 
   s.report["grid"] = {{"x", grid0.x},      {"y", grid0.y},          {"cell", cell},
                       {"gap", gap},        {"layers", meta.layers}, {"heads", meta.heads},
-                      {"step", s.step},    {"sampler_step", step}};
+                      {"step", s.sel.step},    {"sampler_step", step}};
 }
 
 }  // namespace svdit::analyzer::ui

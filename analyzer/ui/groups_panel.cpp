@@ -31,7 +31,7 @@ void layer_groups(AppState& s, int64_t layer, bool selected) {
   char label[96];
   std::snprintf(label, sizeof label, "L%lld: %zu launch%s, %.1f us", static_cast<long long>(layer), groups.size(),
                 groups.size() == 1 ? "" : "es", total);
-  if (ImGui::Selectable(label, selected)) s.layer = layer;
+  if (ImGui::Selectable(label, selected)) s.sel.layer = layer;
   for (const FusedGroup& g : groups) {
     const data::Pattern* p = g.pattern_id ? doc.pattern(*g.pattern_id) : nullptr;
     ImGui::Indent();
@@ -52,10 +52,10 @@ void layer_groups(AppState& s, int64_t layer, bool selected) {
 void draw_groups_panel(AppState& s) {
   if (!s.doc) return;
   ImGui::TextDisabled("fused groups (one launch each)");
-  layer_groups(s, s.layer, true);
+  layer_groups(s, s.sel.layer, true);
   ImGui::Separator();
   for (int64_t l = 0; l < s.doc->meta().layers; ++l) {
-    if (l != s.layer) layer_groups(s, l, false);
+    if (l != s.sel.layer) layer_groups(s, l, false);
   }
 }
 

@@ -9,9 +9,9 @@ namespace svdit::analyzer::ui {
 void draw_head_panel(AppState& s) {
   if (!s.doc) return;
   Document& doc = *s.doc;
-  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.step, s.layer, s.head);
+  const HeadFigures f = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.sel.step, s.sel.layer, s.sel.head);
   ImGui::TextDisabled("selected head");
-  ImGui::Text("layer %lld, head %lld", static_cast<long long>(s.layer), static_cast<long long>(s.head));
+  ImGui::Text("layer %lld, head %lld", static_cast<long long>(s.sel.layer), static_cast<long long>(s.sel.head));
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const float sz = ImGui::GetFontSize();
   ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + sz, p.y + sz), to_imgui(colour_of(s, f.pattern_id)));

@@ -50,13 +50,13 @@ void draw_map_panel(AppState& s) {
   if (!s.doc) return;
   Document& doc = *s.doc;
   const data::ProfileMeta& meta = doc.meta();
-  const HeadFigures fig = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.step, s.layer, s.head);
+  const HeadFigures fig = head_figures(doc.view(), doc.plan(), doc.index(), s.aggregate, s.sel.step, s.sel.layer, s.sel.head);
   const data::Pattern dense = data::make_pattern({data::dense_component()});
   const data::Pattern& pattern = fig.pattern ? *fig.pattern : dense;
 
-  ImGui::Text("Layer %lld, head %lld  |  step %lld (t=%.0f)  |  %s", static_cast<long long>(s.layer),
-              static_cast<long long>(s.head), static_cast<long long>(sampler_step(s)),
-              meta.timesteps[static_cast<size_t>(s.step)], data::describe(pattern).c_str());
+  ImGui::Text("Layer %lld, head %lld  |  step %lld (t=%.0f)  |  %s", static_cast<long long>(s.sel.layer),
+              static_cast<long long>(s.sel.head), static_cast<long long>(sampler_step(s)),
+              meta.timesteps[static_cast<size_t>(s.sel.step)], data::describe(pattern).c_str());
   ImGui::Checkbox("layout overlay", &s.show_overlay);
   if (ImGui::IsItemHovered()) {
     ImGui::SetTooltip("The cyan contour encloses the blocks the pattern's compiled layout computes, mapped back to\n"
@@ -71,7 +71,7 @@ void draw_map_panel(AppState& s) {
   std::shared_ptr<const HeadMaps> maps;
   std::string failure;
   try {
-    maps = doc.maps({s.step, s.layer, s.head});
+    maps = doc.maps({s.sel.step, s.sel.layer, s.sel.head});
   } catch (const std::exception& e) {
     failure = e.what();
   }
@@ -83,7 +83,7 @@ void draw_map_panel(AppState& s) {
   const auto overlay = doc.overlays().get(pattern);
   const auto lines = frame_lines(meta.layout);
   const char* key_suffix = "pooled";
-  const std::string key = std::to_string(s.step) + "/" + std::to_string(s.layer) + "/" + std::to_string(s.head) + key_suffix;
+  const std::string key = std::to_string(s.sel.step) + "/" + std::to_string(s.sel.layer) + "/" + std::to_string(s.sel.head) + key_suffix;
 
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   bool contour_mode = false;
@@ -161,8 +161,8 @@ void draw_map_panel(AppState& s) {
                      {"cols", maps->blocks},    {"rows", maps->blocks},
                      {"view", {s.pooled.view.x0(), s.pooled.view.y0(), s.pooled.view.x1(), s.pooled.view.y1()}},
                      {"lo", s.pooled.scale.lo}, {"hi", s.pooled.scale.hi},
-                     {"step", s.step},          {"layer", s.layer},
-                     {"head", s.head},          {"frame_lines", lines},
+                     {"step", s.sel.step},          {"layer", s.sel.layer},
+                     {"head", s.sel.head},          {"frame_lines", lines},
                      {"overlay", !s.show_overlay ? "off" : (contour_mode ? "contour" : "dim")}};
 }
 

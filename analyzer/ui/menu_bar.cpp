@@ -93,7 +93,7 @@ void draw_menu_bar(AppState& s) {
     if (ImGui::MenuItem(r.c_str(), "Ctrl+Y", false, s.doc->can_redo())) redo(s);
     ImGui::Separator();
     if (ImGui::MenuItem("Give this step its own schedule entry")) {
-      s.attempt("Splitting the schedule", [&] { s.doc->isolate_step(s.step); });
+      s.attempt("Splitting the schedule", [&] { s.doc->isolate_step(s.sel.step); });
     }
     if (ImGui::MenuItem("Remove unused patterns")) {
       s.attempt("Removing unused patterns", [&] { s.status = std::to_string(s.doc->remove_unused_patterns()) + " patterns removed"; });

@@ -26,7 +26,7 @@ void draw_step_panel(AppState& s) {
                     meta.timesteps[static_cast<size_t>(i)], static_cast<long long>(e->step_begin),
                     static_cast<long long>(e->step_end), e->dense ? "dense" : "per head");
     }
-    if (ImGui::Selectable(label, s.step == i)) s.step = i;
+    if (ImGui::Selectable(label, s.sel.step == i)) s.sel.step = i;
   }
   const data::ScheduleEntry* current = plan.entry_for(sampler_step(s));
   // A step shares its entry with other profiled steps: offer to give it one of its own.
@@ -36,7 +36,7 @@ void draw_step_panel(AppState& s) {
   }
   if (sharing > 1) {
     if (ImGui::Button("Give this step its own schedule entry")) {
-      s.attempt("Splitting the schedule", [&] { doc.isolate_step(s.step); });
+      s.attempt("Splitting the schedule", [&] { doc.isolate_step(s.sel.step); });
     }
     if (ImGui::IsItemHovered()) {
       ImGui::SetTooltip("Splits [%lld, %lld) so that edits at this step leave the other profiled steps alone.",

@@ -244,14 +244,4 @@ TEST(Document, MapsAreReadLazilyAndCached) {
   EXPECT_THROW(doc->maps({3, 0, 0}), std::out_of_range);
 }
 
-TEST(Document, DefaultStepIsTheFirstSparseProfiledStep) {
-  auto doc = Document::open(test::sample_profile());
-  EXPECT_EQ(default_step(doc->meta(), doc->plan()), 0);
-  doc->load_plan(test::sample_plan());  // steps [0, 2) dense: profiled step 0 is dense, step 1 (sampler 4) not
-  EXPECT_EQ(default_step(doc->meta(), doc->plan()), 1);
-  Plan all_dense = doc->plan();
-  all_dense.schedule = {ScheduleEntry{0, 10, true, {}}};
-  EXPECT_EQ(default_step(doc->meta(), all_dense), 0);
-}
-
 }  // namespace

@@ -164,12 +164,4 @@ const data::Pattern* Document::pattern(int32_t id) const {
   return p ? &p->pattern : nullptr;
 }
 
-int64_t default_step(const data::ProfileMeta& meta, const data::Plan& plan) {
-  for (int64_t s = 0; s < meta.num_steps(); ++s) {
-    const data::ScheduleEntry* e = plan.entry_for(meta.steps[static_cast<size_t>(s)]);
-    if (e != nullptr && !e->dense) return s;
-  }
-  return 0;
-}
-
 }  // namespace svdit::analyzer

@@ -15,6 +15,7 @@
 #include "svdit/analyzer/map_cache.h"
 #include "svdit/analyzer/metrics.h"
 #include "svdit/analyzer/overlay.h"
+#include "svdit/analyzer/selection.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile_reader.h"
 
@@ -102,9 +103,5 @@ class Document {
 
   static constexpr size_t kHistoryLimit = 200;  // a 14B plan is ~10 KB per schedule entry: 200 cost little
 };
-
-// The profiled step the views start on: the first one that a per-head schedule entry covers (a dense step
-// has nothing to show in the grid), else 0.
-int64_t default_step(const data::ProfileMeta& meta, const data::Plan& plan);
 
 }  // namespace svdit::analyzer
