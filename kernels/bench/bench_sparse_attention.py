@@ -129,7 +129,8 @@ def main():
     ap.add_argument("--portable", action="store_true", help="also time the portable (mma.sync) backend")
     ap.add_argument("--variants", default="", help="comma list of Hopper kernel variants to time as well "
                     "(8: diagnostic without any K/V/Q load, wrong output; isolates the load path; 16: no TMA, every tile "
-                    "gathered with cp.async, i.e. the previous producer)")
+                    "gathered with cp.async, i.e. the previous producer; 64: TMA, but permuted rows gathered in the kernel instead "
+                    "of the permute pre-pass)")
     ap.add_argument("--json", default="")
     ap.add_argument("--markdown", default="")
     args = ap.parse_args()

@@ -314,10 +314,11 @@ TEST(GpuSparseAttentionStrides, HeadMajorEqualsTokenMajor) {
   }
 }
 
-// The Hopper producer loads a warp's 32 rows by TMA when they are consecutive tokens and gathers them with cp.async
-// otherwise. Variant bit 5 (32) requires the TMA path (throws if no tensor map could be built), bit 4 (16) turns it
-// off: both put the same bytes in shared memory, so outputs and lse must be bit-identical, and the TMA run must
-// pass the reference check. Layers: unpermuted heads only (order == null: every tile by TMA, partial last blocks
+// The Hopper producer loads a warp's 32 rows by TMA when they are consecutive tokens; other rows (permuted heads)
+// are copied into layout order by a pre-pass and loaded by TMA from there, or, with variant bit 6 (64), gathered
+// with cp.async in the kernel. Variant bit 5 (32) requires the TMA path (throws if no tensor map could be built),
+// bit 4 (16) turns TMA off: all three put the same bytes in shared memory, so outputs and lse must be
+// bit-identical, and the TMA run must pass the reference check. Layers: unpermuted heads only (order == null: every tile by TMA, partial last blocks
 // zero-filled by the tensor map), and mixed layers where permuted heads (gathered; text rows of a temporal head
 // are runs, so TMA and gather meet inside one tile) share the launch with unpermuted ones, 7 key blocks per row
 // so barrier phases wrap.
@@ -347,9 +348,13 @@ TEST(GpuSparseAttentionHopperTma, TmaEqualsGather) {
         const KernelRun tma = run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 32);
         const KernelRun gather =
             run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 16);
+        const KernelRun tma_gather =
+            run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 32 | 64);
         check_against_references(in, tma);
         EXPECT_TRUE(at::equal(tma.out, gather.out)) << "TMA and gather outputs differ";
         EXPECT_TRUE(at::equal(tma.lse, gather.lse)) << "TMA and gather lse differ";
+        EXPECT_TRUE(at::equal(tma.out, tma_gather.out)) << "pre-pass and in-kernel gather outputs differ";
+        EXPECT_TRUE(at::equal(tma.lse, tma_gather.lse)) << "pre-pass and in-kernel gather lse differ";
       }
     }
   }

@@ -19,6 +19,8 @@
 
 #include <climits>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <type_traits>
 
@@ -109,13 +111,69 @@ __device__ __forceinline__ void fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
+// First token of the 32 rows whose tokens the lanes of a warp hold (lane l: row l, token < 0: past S) if those rows
+// are 32 consecutive tokens — rows past S must continue the run past S, where a tensor map zero-fills — else -1
+// (also when every row is past S). Always a run for unpermuted heads. The attention producer and the permute
+// pre-pass decide with this one function, so the pre-pass writes exactly the rows the producer reads back.
+__device__ __forceinline__ int warp_run_start(int token, int lane, int S) {
+  const int first = __shfl_sync(0xffffffffu, token, 0);
+  const bool ok = token >= 0 ? token == first + lane : first + lane >= S;
+  return __all_sync(0xffffffffu, ok) && first >= 0 ? first : -1;
+}
+
 // Tensor maps of q, k, v for the TMA path: 4-D (D, S, H, B) with the params' strides, box (64, 32, 1, 1) = one
 // producer warp's 32 rows of one 64-column half of a tile, 128-byte swizzle (the layout sw128_offset describes).
 // enabled == 0: no map could be built (or variant bit 4 asked for none), every tile is gathered with cp.async.
+// kp, vp (when permuted != 0): K and V of every warp-row group that is not a run, copied by the permute pre-pass
+// into layout order ([B, H, S, D] scratch, row = layout position), so that permuted heads load by TMA too.
 struct HopperTensorMaps {
-  CUtensorMap q, k, v;
+  CUtensorMap q, k, v, kp, vp;
   int enabled;
+  int permuted;
 };
+
+// Pre-pass for permuted heads: for each group of 32 layout positions (one producer warp's rows of a tile) that
+// is not a run of consecutive tokens, copies the K and V rows of its tokens to positions pos of kp / vp
+// ([B, H, S, D] contiguous). Rows past S are not written (the scratch map zero-fills them).
+template <int kHeadDim, typename T>
+__global__ void __launch_bounds__(256) permute_kv_kernel(const SparseAttentionParams p, T* kp, T* vp) {
+  constexpr int kChunks = kHeadDim / 8;
+  constexpr int kRowsPerPass = 32 / kChunks;
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int head = static_cast<int>(blockIdx.y);
+  const int S = p.seq_len;
+  const int pos0 = (static_cast<int>(blockIdx.x) * 8 + warp) * 32;
+  if (pos0 >= S) return;
+  const int pos = pos0 + lane;
+  const int token = pos < S ? __ldg(p.order + static_cast<int64_t>(head) * S + pos) : -1;
+  if (warp_run_start(token, lane, S) >= 0) return;  // the attention producer loads these rows from k / v
+  const int chunk = lane % kChunks;
+  const int sub = lane / kChunks;
+  for (int b = 0; b < p.batch; ++b) {
+    const T* k = static_cast<const T*>(p.k) + b * p.k_strides.batch + head * p.k_strides.head;
+    const T* v = static_cast<const T*>(p.v) + b * p.v_strides.batch + head * p.v_strides.head;
+    const int64_t base = ((static_cast<int64_t>(b) * p.heads + head) * S + pos0) * kHeadDim;
+    uint4 kx[32 / kRowsPerPass], vx[32 / kRowsPerPass];
+#pragma unroll
+    for (int j = 0; j < 32 / kRowsPerPass; ++j) {
+      const int t = __shfl_sync(0xffffffffu, token, j * kRowsPerPass + sub);
+      if (t >= 0) {
+        kx[j] = __ldg(reinterpret_cast<const uint4*>(k + t * p.k_strides.row + chunk * 8));
+        vx[j] = __ldg(reinterpret_cast<const uint4*>(v + t * p.v_strides.row + chunk * 8));
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < 32 / kRowsPerPass; ++j) {
+      const int local = j * kRowsPerPass + sub;
+      if (pos0 + local < S) {
+        const int64_t at = base + static_cast<int64_t>(local) * kHeadDim + chunk * 8;
+        *reinterpret_cast<uint4*>(kp + at) = kx[j];
+        *reinterpret_cast<uint4*>(vp + at) = vx[j];
+      }
+    }
+  }
+}
 
 template <int kHeadDim, typename T>
 __global__ void __launch_bounds__(384, 1)
@@ -180,6 +238,10 @@ __global__ void __launch_bounds__(384, 1)
       prefetch_tensor_map(&maps.q);
       prefetch_tensor_map(&maps.k);
       prefetch_tensor_map(&maps.v);
+      if (maps.permuted != 0) {
+        prefetch_tensor_map(&maps.kp);
+        prefetch_tensor_map(&maps.vp);
+      }
     }
     auto token_at = [&](int first) {
       const int pos = first + 32 * pwarp + plane;
@@ -197,22 +259,16 @@ __global__ void __launch_bounds__(384, 1)
         }
       }
     };
-    // First token of this warp's 32 rows if they are 32 consecutive tokens (rows past S must continue the run
-    // past S, where the tensor map zero-fills), else -1. Always the case for unpermuted heads.
-    auto run_start = [&](int token) {
-      const int first = __shfl_sync(0xffffffffu, token, 0);
-      const bool ok = token >= 0 ? token == first + plane : first + plane >= S;
-      return tma && first >= 0 && __all_sync(0xffffffffu, ok) ? first : -1;
-    };
-    // This warp's 32 rows of one tile, by TMA (run >= 0) or gathered; either way 32 arrivals on `bar`.
-    auto load_rows = [&](uint32_t dst, const CUtensorMap* map, const T* src, int64_t row_stride, uint32_t bar,
-                         int token, int run) {
-      if (run >= 0) {
+    // This warp's 32 rows of one tile: by TMA from `map` at row `row` when row >= 0, else gathered; either way 32
+    // arrivals on `bar`.
+    auto load_rows = [&](uint32_t dst, const CUtensorMap* map, int row, const T* src, int64_t row_stride,
+                         uint32_t bar, int token) {
+      if (row >= 0) {
         if (plane == 0) {
           mbar_arrive_expect_tx(bar, 32 * kHeadDim * static_cast<uint32_t>(sizeof(T)));
 #pragma unroll
           for (int half = 0; half < kHeadDim / 64; ++half) {
-            tma_load_4d(dst + half * (128 * 128) + pwarp * (32 * 128), map, half * 64, run, head, batch, bar);
+            tma_load_4d(dst + half * (128 * 128) + pwarp * (32 * 128), map, half * 64, row, head, batch, bar);
           }
         } else {
           mbar_arrive(bar);
@@ -222,23 +278,35 @@ __global__ void __launch_bounds__(384, 1)
         cp_async_arrive(bar);
       }
     };
+    const bool scratch = tma && maps.permuted != 0;
     const T* q = static_cast<const T*>(p.q) + batch * p.q_strides.batch + head * p.q_strides.head;
     const T* k = static_cast<const T*>(p.k) + batch * p.k_strides.batch + head * p.k_strides.head;
     const T* v = static_cast<const T*>(p.v) + batch * p.v_strides.batch + head * p.v_strides.head;
     {
       const int q_token = token_at(q_block * 128);
-      load_rows(s_q, &maps.q, q, p.q_strides.row, bar_q, q_token, run_start(q_token));
+      const int run = tma ? warp_run_start(q_token, plane, S) : -1;
+      load_rows(s_q, &maps.q, run, q, p.q_strides.row, bar_q, q_token);  // Q: once per CTA, gathered if permuted
     }
-    int token = token_at(__ldg(key_list) * 128);
+    int next_block = __ldg(key_list);
+    int token = token_at(next_block * 128);
     for (int i = 0; i < kb_count; ++i) {
       const int stage = i % kStages;
       const int use = i / kStages;
       if (use > 0) mbar_wait(bar_empty(stage), static_cast<uint32_t>((use - 1) & 1));
       const int current = token;
-      if (i + 1 < kb_count) token = token_at(__ldg(key_list + i + 1) * 128);
-      const int run = run_start(current);
-      load_rows(s_k + stage * Cfg::kTileBytes, &maps.k, k, p.k_strides.row, bar_k_full(stage), current, run);
-      load_rows(s_v + stage * Cfg::kTileBytes, &maps.v, v, p.v_strides.row, bar_v_full(stage), current, run);
+      const int current_pos = next_block * 128 + 32 * pwarp;  // layout position of this warp's first row
+      if (i + 1 < kb_count) {
+        next_block = __ldg(key_list + i + 1);
+        token = token_at(next_block * 128);
+      }
+      const int run = tma ? warp_run_start(current, plane, S) : -1;
+      // Not a run but inside S: the pre-pass put these rows, in layout order, into the scratch K/V.
+      const bool from_scratch = run < 0 && scratch && current_pos < S;
+      const CUtensorMap* kmap = from_scratch ? &maps.kp : &maps.k;
+      const CUtensorMap* vmap = from_scratch ? &maps.vp : &maps.v;
+      const int row = from_scratch ? current_pos : run;
+      load_rows(s_k + stage * Cfg::kTileBytes, kmap, row, k, p.k_strides.row, bar_k_full(stage), current);
+      load_rows(s_v + stage * Cfg::kTileBytes, vmap, row, v, p.v_strides.row, bar_v_full(stage), current);
     }
     cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
   } else {
@@ -463,6 +531,42 @@ bool encode_tensor_map(CUtensorMap* map, const void* base, const Strides& stride
                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
+// Stream-ordered scratch for the permute pre-pass: one pool per device that keeps what it reserved (release
+// threshold = max), so repeated layers reuse the memory without mapping it again. It holds at most the largest
+// 2·B·H·S·D elements asked for.
+inline cudaMemPool_t scratch_pool() {
+  int device = 0;
+  SVDIT_CUDA_CHECK(cudaGetDevice(&device));
+  static std::mutex mutex;
+  static std::map<int, cudaMemPool_t> pools;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = pools.find(device);
+  if (it != pools.end()) return it->second;
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.handleTypes = cudaMemHandleTypeNone;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  cudaMemPool_t pool = nullptr;
+  SVDIT_CUDA_CHECK(cudaMemPoolCreate(&pool, &props));
+  unsigned long long keep = ~0ull;
+  SVDIT_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  pools.emplace(device, pool);
+  return pool;
+}
+
+// Frees the scratch on the stream after the kernels that use it, also when a launch check throws.
+struct StreamScratch {
+  void* ptr = nullptr;
+  cudaStream_t stream = nullptr;
+  StreamScratch() = default;
+  StreamScratch(const StreamScratch&) = delete;
+  StreamScratch& operator=(const StreamScratch&) = delete;
+  ~StreamScratch() {
+    if (ptr != nullptr) (void)cudaFreeAsync(ptr, stream);
+  }
+};
+
 template <int kHeadDim, typename T>
 void launch_hopper(const SparseAttentionParams& p, cudaStream_t stream) {
   using Cfg = HopperConfig<kHeadDim>;
@@ -479,6 +583,31 @@ void launch_hopper(const SparseAttentionParams& p, cudaStream_t stream) {
                  encode_tensor_map<kHeadDim, T>(&maps.v, p.v, p.v_strides, p);
   if ((p.variant & 32) != 0 && !maps.enabled) {
     throw std::invalid_argument("sparse_attention_forward: TMA required (variant bit 5) but no tensor map was built");
+  }
+  // Permuted heads: copy their non-run rows of K and V into layout order first (one pass over those rows), then
+  // load them by TMA like the rest; variant bit 6 (64) keeps the in-kernel cp.async gather for them instead.
+  StreamScratch scratch;
+  maps.permuted = 0;
+  if (maps.enabled && p.order != nullptr && (p.variant & (8 | 64)) == 0) {
+    const int64_t elems = static_cast<int64_t>(p.batch) * p.heads * p.seq_len * kHeadDim;
+    if (cudaMallocFromPoolAsync(&scratch.ptr, static_cast<size_t>(2 * elems) * sizeof(T), scratch_pool(), stream) ==
+        cudaSuccess) {
+      scratch.stream = stream;
+      T* kp = static_cast<T*>(scratch.ptr);
+      T* vp = kp + elems;
+      const Strides dense{static_cast<int64_t>(p.heads) * p.seq_len * kHeadDim,
+                          static_cast<int64_t>(p.seq_len) * kHeadDim, kHeadDim};
+      maps.permuted = encode_tensor_map<kHeadDim, T>(&maps.kp, kp, dense, p) &&
+                      encode_tensor_map<kHeadDim, T>(&maps.vp, vp, dense, p);
+      if (maps.permuted) {
+        const dim3 pgrid((p.seq_len + 255) / 256, p.heads);
+        permute_kv_kernel<kHeadDim, T><<<pgrid, 256, 0, stream>>>(p, kp, vp);
+        SVDIT_CUDA_CHECK_LAUNCH();
+      }
+    } else {
+      (void)cudaGetLastError();  // out of memory: gather in the kernel instead
+      scratch.ptr = nullptr;
+    }
   }
   const dim3 grid((p.seq_len + 127) / 128, p.heads, p.batch);
   kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, maps);

@@ -61,7 +61,8 @@ struct SparseAttentionParams {
   // Benchmarking and tests only (docs/KERNELS.md); 0 for real use. Bit 3 (8): the Hopper producer copies nothing,
   // so the kernel computes on stale shared memory (WRONG output) — it isolates the cost of the load path.
   // Bit 4 (16): Hopper without TMA (every tile gathered by cp.async, the pre-TMA kernel). Bit 5 (32): Hopper with
-  // TMA required (throws std::invalid_argument if the tensor maps cannot be built) — bits 4/5 give identical output.
+  // TMA required (throws std::invalid_argument if the tensor maps cannot be built). Bit 6 (64): Hopper without the
+  // permute pre-pass (rows of permuted heads gathered by cp.async in the kernel). Bits 4/5/6 give identical output.
   int variant = 0;
 };
 
