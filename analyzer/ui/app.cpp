@@ -170,7 +170,11 @@ int run_app(const Options& options) {
 
   // Files first: headless mode fails without a window, the GUI shows the errors in a dialog.
   if (options.profile) open_path(s, *options.profile);
-  if (options.plan && s.doc) open_path(s, *options.plan);
+  if (options.plan && s.doc) {
+    open_path(s, *options.plan);
+  } else if (options.plan && s.errors.empty()) {
+    s.error("A plan needs its profile: open the profile first, then " + options.plan->string());
+  }
   if (s.headless) {
     if (!s.doc) {
       std::fprintf(stderr, "svdit analyze: %s\n", s.errors.empty() ? "--screenshot needs a profile" : s.errors.front().c_str());

@@ -19,7 +19,7 @@ bool AppState::attempt(const std::string& what, const std::function<void()>& act
 
 int64_t sampler_step(const AppState& s) { return s.sel.sampler_step(s.doc->meta()); }
 
-void open_path(AppState& s, const std::filesystem::path& path) {
+void open_path(AppState& s, const std::filesystem::path& path, bool discard) {
   const FileKind kind = detect_file_kind(path);
   if (kind == FileKind::plan) {
     if (!s.doc) {
@@ -33,6 +33,10 @@ void open_path(AppState& s, const std::filesystem::path& path) {
     return;
   }
   // A profile, or something unrecognised: the profile reader says precisely what is wrong with it.
+  if (s.doc && s.doc->dirty() && !discard) {
+    s.pending_open = path;  // draw_quit_dialog asks
+    return;
+  }
   s.attempt("Opening profile " + path.string(), [&] {
     auto doc = Document::open(path);
     s.doc = std::move(doc);

@@ -73,6 +73,7 @@ struct AppState {
   ScreenRect view_rect;             // the active view's region this frame
   bool quit = false;
   bool confirm_quit = false;  // the window was asked to close with unsaved edits
+  std::optional<std::filesystem::path> pending_open;  // a profile to open once unsaved edits may be dropped
 
   // Headless report of where each view drew what (--report): the screenshot checker reads it.
   nlohmann::json report = nlohmann::json::object();
@@ -82,8 +83,9 @@ struct AppState {
   bool attempt(const std::string& what, const std::function<void()>& action);
 };
 
-// Opens a profile (replacing the document) or a plan (into the document), by content; errors go to the dialog.
-void open_path(AppState& s, const std::filesystem::path& path);
+// Opens a profile (replacing the document) or a plan (into the document, undoable), by content; errors go to
+// the dialog. Replacing a document with unsaved edits asks first (pending_open) unless `discard` is set.
+void open_path(AppState& s, const std::filesystem::path& path, bool discard = false);
 // Sampler step of the selected profiled step.
 int64_t sampler_step(const AppState& s);
 

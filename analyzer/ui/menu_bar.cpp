@@ -117,6 +117,25 @@ void draw_menu_bar(AppState& s) {
 }
 
 void draw_quit_dialog(AppState& s) {
+  if (s.pending_open) {
+    if (!ImGui::IsPopupOpen("Unsaved plan edits")) ImGui::OpenPopup("Unsaved plan edits");
+    if (ImGui::BeginPopupModal("Unsaved plan edits", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+      ImGui::Text("Opening %s closes the current profile;", s.pending_open->filename().string().c_str());
+      ImGui::TextUnformatted("the plan has edits that are not saved.");
+      if (ImGui::Button("Discard and open")) {
+        const auto path = *s.pending_open;
+        s.pending_open.reset();
+        ImGui::CloseCurrentPopup();
+        open_path(s, path, true);
+      }
+      ImGui::SameLine();
+      if (ImGui::Button("Cancel")) {
+        s.pending_open.reset();
+        ImGui::CloseCurrentPopup();
+      }
+      ImGui::EndPopup();
+    }
+  }
   if (!s.confirm_quit) return;
   if (!ImGui::IsPopupOpen("Unsaved plan")) ImGui::OpenPopup("Unsaved plan");
   if (ImGui::BeginPopupModal("Unsaved plan", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {

@@ -21,7 +21,8 @@ void draw_error_dialog(AppState& s);    // error_dialog.cpp: modal error message
 
 // Shortcuts (Ctrl+Z, Ctrl+Y, Ctrl+S, Ctrl+O) handled once per frame (menu_bar.cpp).
 void handle_shortcuts(AppState& s);
-// Asks before unsaved plan edits are lost (menu_bar.cpp); sets s.quit once confirmed.
+// Asks before unsaved plan edits are lost, on quitting (sets s.quit once confirmed) or on opening another
+// profile (menu_bar.cpp).
 void draw_quit_dialog(AppState& s);
 // Keeps the trade-off view's frontier and current point up to date (tradeoff_panel.cpp); every frame.
 void update_tradeoff(AppState& s);

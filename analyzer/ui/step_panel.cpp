@@ -44,7 +44,8 @@ void draw_step_panel(AppState& s) {
     }
   }
   ImGui::Spacing();
-  ImGui::TextDisabled("schedule (%zu entries; uncovered steps run dense)", plan.schedule.size());
+  ImGui::TextDisabled("schedule (%zu entr%s; uncovered steps run dense)", plan.schedule.size(),
+                      plan.schedule.size() == 1 ? "y" : "ies");
   for (const data::ScheduleEntry& e : plan.schedule) {
     ImGui::BulletText("[%lld, %lld) %s", static_cast<long long>(e.step_begin), static_cast<long long>(e.step_end),
                       e.dense ? "dense" : "per head");
