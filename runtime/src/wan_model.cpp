@@ -46,6 +46,19 @@ WanModel::WanModel(WanConfig config, StateDict weights, std::string source)
   for (const auto& [name, tensor] : weights_) {
     if (!expected.contains(name)) problems.push_back(name + ": unexpected tensor of shape " + shape_text(tensor.sizes()));
   }
+  // One device; fp32 where the reference keeps fp32, the GEMM dtype (the patch embedding's) everywhere else.
+  if (const auto pw = weights_.find("patch_embedding.weight"); problems.empty() && pw != weights_.end()) {
+    const at::Device device = pw->second.device();
+    const at::ScalarType gemm = pw->second.scalar_type();
+    for (const ExpectedTensor& e : expected_tensors(config_)) {
+      const at::Tensor& t = weights_.at(e.name);
+      const at::ScalarType want = e.keep_fp32 ? at::kFloat : gemm;
+      if (t.device() != device || t.scalar_type() != want) {
+        problems.push_back(e.name + ": expected " + c10::toString(want) + " on " + device.str() + ", found " +
+                           c10::toString(t.scalar_type()) + " on " + t.device().str());
+      }
+    }
+  }
   if (!problems.empty()) {
     std::string what;
     for (size_t i = 0; i < problems.size() && i < 40; ++i) what += (i ? "; " : "") + problems[i];

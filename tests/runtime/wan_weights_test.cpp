@@ -156,6 +156,23 @@ TEST(WanWeights, WrongShapeNamesTheKeyAndBothShapes) {
   EXPECT_THROW(WanModel(config, state), data::FormatError);
 }
 
+TEST(WanWeights, InMemoryStateDictNeedsOneGemmDtypeAndFp32NormsAndTables) {
+  const WanConfig config = small_config();
+  StateDict state = random_state_dict(config, WeightOptions{at::kCPU, at::kBFloat16}, 1);
+  EXPECT_EQ(state.at("blocks.0.self_attn.q.weight").scalar_type(), at::kBFloat16);
+  EXPECT_EQ(state.at("blocks.0.modulation").scalar_type(), at::kFloat);
+  EXPECT_NO_THROW(WanModel(config, state));
+  state["blocks.1.self_attn.norm_q.weight"] = state.at("blocks.1.self_attn.norm_q.weight").to(at::kBFloat16);
+  try {
+    WanModel model(config, state, "mixed.safetensors");
+    FAIL() << "a bf16 RMSNorm gain was accepted";
+  } catch (const data::FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("blocks.1.self_attn.norm_q.weight: expected Float on cpu, found BFloat16 on cpu"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(WanWeights, WrongDtypeNamesTheTensorAndTheDtype) {
   const auto dir = test_dir();
   // A checkpoint whose patch embedding bias is stored as int64: written by hand (svdit's writer has no I64).
