@@ -29,13 +29,16 @@ void expect_same_plan(const SearchSettings& settings, const std::string& cli_opt
                               (dir / "cli.json").string() + "' " + cli_options;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
-  const fs::path previous = fs::current_path();
-  fs::current_path(source);  // the analyzer opened the same relative path
+  // The analyzer opened the same relative path (it is recorded in the provenance), from the same directory.
+  struct Cwd {
+    fs::path previous = fs::current_path();
+    ~Cwd() { fs::current_path(previous); }
+  } restore;
+  fs::current_path(source);
   auto doc = Document::open(relative);
   auto backend = make_search_backend();
   ASSERT_EQ(backend->name(), "svdit_search");
   SearchResult r = backend->solve(doc->profile(), settings);
-  fs::current_path(previous);
   doc->replace_plan(std::move(r.plan), "search");
   doc->save_plan(dir / "analyzer.json");
   EXPECT_EQ(test::read_text(dir / "analyzer.json"), test::read_text(dir / "cli.json")) << name;
