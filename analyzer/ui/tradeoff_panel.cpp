@@ -208,7 +208,11 @@ void draw_tradeoff_panel(AppState& s) {
     run_search(s, s.settings, s.live_search && !now ? "re-search (live)" : "search", s.live_search && !now);
     update_tradeoff(s);
   }
-  ImGui::TextDisabled("last search %.1f ms", s.last_search_ms);
+  if (s.last_search_ms > 0) {
+    ImGui::TextDisabled("last search %.1f ms", s.last_search_ms);
+  } else {
+    ImGui::TextDisabled("no search run yet");
+  }
   ImGui::Separator();
   // The backend's own figures, so the numbers match the marker on the plot.
   const TradeoffPoint& c = s.current_point;
