@@ -6,9 +6,10 @@
 //     swizzled shared layout wgmma reads. Each producer warp owns 32 rows of every tile: when they are 32
 //     consecutive tokens (every tile of an unpermuted head, runs of a permuted one) the warp issues TMA copies
 //     (cp.async.bulk.tensor from a 4-D tensor map over (D, S, H, B), rows past S zero-filled by the map) that
-//     complete on the stage's mbarrier with expect_tx; otherwise it gathers the rows through the layout order
-//     with 16-byte cp.async (cp.async.mbarrier.arrive). TMA cannot gather rows on Hopper, and a separate permute
-//     pass would move Q, K, V and O through memory again.
+//     complete on the stage's mbarrier with expect_tx. TMA cannot gather rows on Hopper: for the other K/V rows
+//     (permuted heads) a pre-pass (permute_kv_kernel) copies them into layout order in a scratch buffer, loaded by
+//     TMA as well; without it (variant 64, no scratch) and for Q the rows are gathered through the layout order
+//     with 16-byte cp.async (cp.async.mbarrier.arrive).
 //   warpgroups 1 and 2, consumers: 64 query rows each. S = Q·Kᵀ by wgmma (both operands in shared memory), online
 //     softmax in registers, O += P·V by wgmma with P from registers (the fp32 accumulator layout of S is the
 //     register A-fragment layout of the next product) and V read N-major from shared memory.
