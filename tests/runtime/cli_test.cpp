@@ -104,6 +104,21 @@ TEST_F(Cli, GenerateWithAndWithoutAPlanThenCompare) {
   EXPECT_DOUBLE_EQ(json["ssim"].get<double>(), 1.0);
 }
 
+// The bundled sample plan is for "svdit-sample" (4 layers × 6 heads × 64, tokens 6 × 8 × 12, blocks of 64):
+// data/samples/sample_model_config.json is a model of that shape, 21 frames of 128 × 192 px give those tokens.
+TEST_F(Cli, TheBundledSamplePlanRunsOnAModelOfItsShapeAndIsRefusedByAnother) {
+  const std::string samples = std::string(SVDIT_SOURCE_DIR) + "/data/samples/";
+  const std::string common = " --frames 21 --height 128 --width 192 --steps 2 --device cpu --threads 1 --quiet --plan " +
+                             samples + "sample_plan.json --out " + (dir / "sample.safetensors").string();
+  const Result ok = run(bin("svdit-generate") + " --random-weights " + samples + "sample_model_config.json" + common);
+  ASSERT_EQ(ok.status, 0) << ok.output;
+  EXPECT_EQ(load_latents(dir / "sample.safetensors").latents.sizes(), (at::IntArrayRef{1, 16, 6, 16, 24}));
+
+  const Result other = run(bin("svdit-generate") + " --random-weights " + (dir / "config.json").string() + common);
+  EXPECT_NE(other.status, 0) << other.output;
+  EXPECT_NE(other.output.find("model.heads"), std::string::npos) << other.output;
+}
+
 TEST_F(Cli, GenerateFromACheckpointOnDiskMatchesTheSameRandomWeights) {
   // The random weights of --random-weights (seed 0), saved with diffusers names: the same latents.
   std::filesystem::create_directories(dir / "ckpt");
