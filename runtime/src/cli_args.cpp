@@ -3,6 +3,7 @@
 #include "svdit/runtime/cli_args.h"
 
 #include <charconv>
+#include <cstdio>
 #include <sstream>
 
 namespace svdit::runtime {
@@ -113,5 +114,21 @@ double ArgParser::get_double(const std::string& name) const {
 }
 
 bool ArgParser::flag_set(const std::string& name) const { return values_.contains(name); }
+
+int run_tool(ArgParser& args, int argc, const char* const* argv, const std::function<int(const ArgParser&)>& run) {
+  try {
+    if (!args.parse(argc, argv)) {
+      std::fputs(args.help().c_str(), stdout);
+      return 0;
+    }
+    return run(args);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", args.program().c_str(), e.what());
+    return 1;
+  }
+}
 
 }  // namespace svdit::runtime

@@ -287,17 +287,5 @@ int main(int argc, char** argv) {
     return sub.empty() || sub == "--help" || sub == "-h" ? 0 : 2;
   }
   rt::ArgParser args = make_parser();
-  try {
-    if (!args.parse(argc - 1, argv + 1)) {
-      std::fputs(args.help().c_str(), stdout);
-      return 0;
-    }
-    return run_e2e(args);
-  } catch (const rt::UsageError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "svdit bench e2e: %s\n", e.what());
-    return 1;
-  }
+  return rt::run_tool(args, argc - 1, argv + 1, run_e2e);
 }

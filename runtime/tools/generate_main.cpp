@@ -177,17 +177,5 @@ int run(const rt::ArgParser& args) {
 
 int main(int argc, char** argv) {
   rt::ArgParser args = make_parser();
-  try {
-    if (!args.parse(argc, argv)) {
-      std::fputs(args.help().c_str(), stdout);
-      return 0;
-    }
-    return run(args);
-  } catch (const rt::UsageError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "svdit generate: %s\n", e.what());
-    return 1;
-  }
+  return rt::run_tool(args, argc, argv, run);
 }

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ftw.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -40,7 +41,9 @@ inline void remove_tree(const std::filesystem::path& dir) {
 // A directory under the system temp dir named after the running test, emptied first.
 inline std::filesystem::path test_dir() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = std::string("svdit_runtime_") + info->test_suite_name() + "_" + info->name();
+  // The pid keeps two runs of the suite at once (two build trees, ctest -j) out of each other's files.
+  std::string name = std::string("svdit_runtime_") + info->test_suite_name() + "_" + info->name() + "_" +
+                     std::to_string(::getpid());
   for (char& ch : name) {
     if (ch == '/') ch = '_';
   }

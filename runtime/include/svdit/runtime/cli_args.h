@@ -4,6 +4,7 @@
 // malformed numbers are errors that name the option.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -36,6 +37,7 @@ class ArgParser {
   double get_double(const std::string& name) const;
   bool flag_set(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  const std::string& program() const { return program_; }
 
  private:
   struct Spec {
@@ -49,5 +51,9 @@ class ArgParser {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;
 };
+
+// The main() of every runtime tool: parse (printing help() and returning 0 on --help), run, and turn errors into
+// exit codes — 2 for a usage error, 1 for any other failure, printed after the program's name.
+int run_tool(ArgParser& args, int argc, const char* const* argv, const std::function<int(const ArgParser&)>& run);
 
 }  // namespace svdit::runtime
