@@ -1,7 +1,7 @@
 // The block-sparse kernel launch for the plan executor: fills SparseAttentionParams from tensors (no copies, the
 // [B, S, H, D] strides go straight in) and launches on PyTorch's current stream.
 
-#include "sparse_attention_cuda.h"
+#include "svdit/runtime/sparse_attention_cuda.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -8,7 +8,7 @@
 #include <span>
 #include <stdexcept>
 
-#include "sparse_attention_cuda.h"
+#include "svdit/runtime/sparse_attention_cuda.h"
 #include "svdit/data/error.h"
 #include "svdit/kernels/cpu/sparse_attention.h"
 

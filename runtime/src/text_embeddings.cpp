@@ -58,6 +58,11 @@ at::Tensor zero_text_embeddings(const WanConfig& config) {
   return at::zeros({1, config.text_len, config.text_dim}, at::TensorOptions().dtype(at::kFloat));  // [1, L, text_dim]
 }
 
+at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config) {
+  if (prompt.empty()) return zero_text_embeddings(config);
+  return load_text_embeddings(prompt, config);
+}
+
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key) {
   const at::Tensor host = embeddings.to(at::kCPU, at::kFloat).contiguous();  // [tokens, text_dim]
   data::TensorData d;

@@ -1,6 +1,7 @@
 #pragma once
-// Internal: the one place the runtime calls svdit_kernels_cuda. Compiled in every build; without the kernels
-// (SVDIT_RUNTIME_WITH_CUDA unset) the launch throws and cuda_kernels_built() is false.
+// The one place svdit code above the kernels calls svdit_kernels_cuda (the sparse plan executor, the profiler).
+// Compiled in every build; without the kernels (SVDIT_RUNTIME_WITH_CUDA unset) the launch throws and
+// cuda_kernels_built() is false.
 
 #include <cstdint>
 #include <vector>
