@@ -49,6 +49,7 @@ bool ArgParser::parse(int argc, const char* const* argv) {
       value = argv[++i];
     }
     values_[name] = value;
+    all_values_[name].push_back(value);
   }
   return true;
 }
@@ -114,6 +115,12 @@ double ArgParser::get_double(const std::string& name) const {
 }
 
 bool ArgParser::flag_set(const std::string& name) const { return values_.contains(name); }
+
+std::vector<std::string> ArgParser::get_all(const std::string& name) const {
+  if (const auto it = all_values_.find(name); it != all_values_.end()) return it->second;
+  if (const auto it = specs_.find(name); it != specs_.end() && !it->second.fallback.empty()) return {it->second.fallback};
+  return {};
+}
 
 int run_tool(ArgParser& args, int argc, const char* const* argv, const std::function<int(const ArgParser&)>& run) {
   try {

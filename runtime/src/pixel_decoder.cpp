@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "svdit/runtime/pixel_unshuffle.h"
 #include "svdit/runtime/png.h"
 
 namespace svdit::runtime {
@@ -18,8 +19,13 @@ std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
 }
+// The built-in decoders are in the registry from its first use, so a static-library link (which drops object files
+// nobody references, and with them any self-registering static initialiser) still has them.
 std::map<std::string, PixelDecoderFactory>& registry() {
-  static std::map<std::string, PixelDecoderFactory> r;
+  static std::map<std::string, PixelDecoderFactory> r = {
+      {kPixelUnshuffleDecoder,
+       [](const WanConfig& config) -> std::unique_ptr<PixelDecoder> { return std::make_unique<PixelUnshuffleDecoder>(config); }},
+  };
   return r;
 }
 }  // namespace

@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/runtime/demo_words.h"
 
 namespace svdit::runtime {
 
@@ -58,9 +60,20 @@ at::Tensor zero_text_embeddings(const WanConfig& config) {
   return at::zeros({1, config.text_len, config.text_dim}, at::TensorOptions().dtype(at::kFloat));  // [1, L, text_dim]
 }
 
+at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config) {
+  std::vector<float> rows = demo_prompt_rows(prompt, config.text_len, config.text_dim);  // [L, text_dim]
+  return at::from_blob(rows.data(), {1, config.text_len, config.text_dim}, at::TensorOptions().dtype(at::kFloat))
+      .clone();  // [1, L, text_dim]
+}
+
 at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config) {
-  if (prompt.empty()) return zero_text_embeddings(config);
-  return load_text_embeddings(prompt, config);
+  if (config.text_encoder.empty()) {
+    if (prompt.empty()) return zero_text_embeddings(config);
+    return load_text_embeddings(prompt, config);
+  }
+  if (config.text_encoder == kDemoWordsEncoder) return demo_word_embeddings(prompt, config);
+  throw std::invalid_argument(config.name + ": config field text_encoder: unknown encoder \"" + config.text_encoder +
+                              "\" (known: " + kDemoWordsEncoder + ")");
 }
 
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key) {

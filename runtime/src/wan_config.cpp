@@ -120,6 +120,7 @@ std::string default_model_name(const WanConfig& c) {
     WanConfig same = c;
     same.name = p.name;
     same.pixel_decoder = p.pixel_decoder;
+    same.text_encoder = p.text_encoder;
     if (same == p) return p.name;
   }
   return "Wan2.1-d" + std::to_string(c.dim) + "-l" + std::to_string(c.num_layers) + "-h" +
@@ -206,6 +207,7 @@ WanConfig parse_config(const json& j, const std::string& source) {
   // svdit's own fields (the demo model writes them; released checkpoints have none).
   read_triple(j, "vae_stride", c.vae_stride, source);
   read_string(j, "pixel_decoder", c.pixel_decoder, source);
+  read_string(j, "text_encoder", c.text_encoder, source);
   read_double(j, "rope_theta", c.rope_theta, source);
   read_string(j, "name", c.name, source);
   if (c.name.empty()) c.name = default_model_name(c);
@@ -232,7 +234,7 @@ WanConfig read_config(const std::filesystem::path& path) {
 }
 
 json config_to_json(const WanConfig& c) {
-  return json{{"model_type", "t2v"},
+  json j{{"model_type", "t2v"},
               {"name", c.name},
               {"dim", c.dim},
               {"ffn_dim", c.ffn_dim},
@@ -248,6 +250,8 @@ json config_to_json(const WanConfig& c) {
               {"eps", c.eps},
               {"rope_theta", c.rope_theta},
               {"pixel_decoder", c.pixel_decoder}};
+  if (!c.text_encoder.empty()) j["text_encoder"] = c.text_encoder;
+  return j;
 }
 
 WanConfig detect_config(const data::SafetensorsCollection& weights) {

@@ -33,7 +33,8 @@ rt::ArgParser make_parser() {
                   "writes the final latents as safetensors (tensor \"latents\", [1, C, T, H, W] fp32, settings in the\n"
                   "metadata). With --plan, self-attention runs the plan's per-head sparse patterns. Models whose\n"
                   "config declares a pixel decoder also get PNG frames (<out>_frame_NNNN.png). Text conditioning\n"
-                  "comes precomputed (umT5 is out of scope): a safetensors file with [tokens, text_dim].");
+                  "comes precomputed (umT5 is out of scope): a safetensors file with [tokens, text_dim]; a model whose\n"
+                  "config names a text encoder (the demo model: \"demo-words\") takes --prompt as text.");
   p.option("weights", "PATH", "checkpoint: .safetensors, *.safetensors.index.json or a directory (config.json beside it is used)");
   p.option("random-weights", "CONFIG", "random weights instead: a preset (1.3B, 14B) or a config.json");
   p.option("weights-seed", "N", "seed of --random-weights", "0");
@@ -45,6 +46,9 @@ rt::ArgParser make_parser() {
   p.option("shift", "S", "flow shift", "5.0");
   p.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)", "5.0");
   p.option("seed", "N", "noise seed", "0");
+  p.option("prompt", "TEXT", "the prompt: its text for a model with a text encoder (the demo model's words, e.g.\n"
+           "\"red circle bounce checker static\"), else an embeddings file FILE[:KEY]");
+  p.option("negative-prompt", "TEXT", "the negative prompt, the same way (default: empty, all rows zero)");
   p.option("embeddings", "FILE[:KEY]", "text embeddings of the prompt (default: an empty prompt, all rows zero)");
   p.option("negative-embeddings", "FILE[:KEY]", "text embeddings of the negative prompt (default: all rows zero)");
   p.option("sampler", "NAME", "unipc (order 2, bh2) or euler", "unipc");
@@ -97,9 +101,19 @@ int run(const rt::ArgParser& args) {
                                                        rt::token_layout(geometry), args.get("plan"));
   }
 
-  const at::Tensor context = args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), config)
-                                                    : rt::zero_text_embeddings(config);  // [1, L, text_dim]
-  const at::Tensor negative = args.has("negative-embeddings")
+  if (args.has("prompt") && args.has("embeddings")) {
+    throw rt::UsageError("svdit generate: give at most one of --prompt and --embeddings");
+  }
+  if (args.has("negative-prompt") && args.has("negative-embeddings")) {
+    throw rt::UsageError("svdit generate: give at most one of --negative-prompt and --negative-embeddings");
+  }
+  const bool has_prompt = args.has("prompt") || args.has("embeddings");
+  const bool has_negative = args.has("negative-prompt") || args.has("negative-embeddings");
+  const at::Tensor context = args.has("prompt")       ? rt::prompt_embeddings(args.get("prompt"), config)
+                             : args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), config)
+                                                      : rt::zero_text_embeddings(config);  // [1, L, text_dim]
+  const at::Tensor negative = args.has("negative-prompt") ? rt::prompt_embeddings(args.get("negative-prompt"), config)
+                              : args.has("negative-embeddings")
                                   ? rt::load_text_embeddings(args.get("negative-embeddings"), config)
                                   : rt::zero_text_embeddings(config);  // [1, L, text_dim]
 
@@ -122,10 +136,10 @@ int run(const rt::ArgParser& args) {
                       : "dense",
                options.sampler.c_str(), static_cast<long long>(options.steps), options.shift, options.guidance,
                static_cast<unsigned long long>(options.seed),
-               args.has("embeddings") ? "" : "\nnote    no --embeddings: conditioning on an empty prompt (zero rows)",
-               args.has("negative-embeddings") || options.guidance == 1.0
+               has_prompt ? "" : "\nnote    no --prompt/--embeddings: conditioning on an empty prompt (zero rows)",
+               has_negative || options.guidance == 1.0
                    ? ""
-                   : "\nnote    no --negative-embeddings: the unconditional branch uses zero rows");
+                   : "\nnote    no --negative-prompt/--negative-embeddings: the unconditional branch uses zero rows");
 
   rt::ProgressBar bar(options.steps, "step");
   rt::SamplingHooks hooks;
@@ -154,7 +168,9 @@ int run(const rt::ArgParser& args) {
       {"seed", std::to_string(options.seed)},
       {"sampler", options.sampler},
       {"attention", sparse ? "plan " + args.get("plan") : "dense"},
-      {"embeddings", args.has("embeddings") ? args.get("embeddings") : "(empty prompt)"},
+      {"embeddings", args.has("prompt")       ? "prompt: " + args.get("prompt")
+                     : args.has("embeddings") ? args.get("embeddings")
+                                              : "(empty prompt)"},
       {"device", device.str()},
       {"dtype", c10::toString(model->compute_dtype())},
       {"seconds", fixed(seconds, 3)},

@@ -36,6 +36,9 @@ class ArgParser {
   uint64_t get_u64(const std::string& name) const;
   double get_double(const std::string& name) const;
   bool flag_set(const std::string& name) const;
+  // Every value an option was given, in command-line order (an option given twice is otherwise its last value);
+  // the fallback alone when it was not given, nothing when it has none.
+  std::vector<std::string> get_all(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
   const std::string& program() const { return program_; }
 
@@ -49,6 +52,7 @@ class ArgParser {
   std::vector<std::string> order_;
   std::map<std::string, Spec> specs_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // The hook from latents to pixels. A model declares its decoder by name in config.json ("pixel_decoder"); the
-// demo model's exact invertible "VAE" will register itself here. Wan's own VAE is out of scope, so a released
-// Wan checkpoint declares none and svdit generate writes latents only.
+// demo model's exact invertible "VAE" ("pixel-unshuffle", pixel_unshuffle.h) is built in. Wan's own VAE is out of
+// scope, so a released Wan checkpoint declares none and svdit generate writes latents only.
 
 #include <filesystem>
 #include <functional>

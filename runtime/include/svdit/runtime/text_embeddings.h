@@ -23,7 +23,11 @@ at::Tensor zero_text_embeddings(const WanConfig& config);
 // The conditioning of one prompt as the tools take it (--prompt): for a model whose config names a text encoder
 // (the demo model's word encoder), the prompt's text; otherwise an embeddings file FILE[:KEY] as above. An empty
 // prompt gives zero_text_embeddings(). Returns [1, text_len, text_dim] fp32 on the CPU.
+// Throws std::invalid_argument for an unknown text_encoder or (demo-words) an unknown word, naming it.
 at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config);
+
+// The demo model's word encoder (demo_words.h) whatever the config says: [1, text_len, text_dim] fp32, CPU.
+at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config);
 
 // Writes one prompt's embeddings ([tokens, text_dim]) as a safetensors file with the tensor name `key`.
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key = "context");

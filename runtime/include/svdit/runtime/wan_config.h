@@ -39,6 +39,9 @@ struct WanConfig {
   // Name of the decoder from latents to pixels (the demo model's exact "VAE"); empty: the model declares none
   // and svdit generate writes latents only. Wan's own VAE is out of scope (README).
   std::string pixel_decoder;
+  // Name of the built-in text encoder that turns a prompt's text into the context rows (the demo model's
+  // "demo-words", text_embeddings.h); empty: the model takes precomputed embeddings (umT5 is out of scope).
+  std::string text_encoder;
 
   int64_t head_dim() const { return dim / num_heads; }
   int64_t patch_volume() const { return patch[0] * patch[1] * patch[2]; }
@@ -65,7 +68,8 @@ std::optional<WanConfig> preset_config(std::string_view name);
 WanConfig parse_config(const nlohmann::json& json, const std::string& source = "<memory>");
 WanConfig read_config(const std::filesystem::path& path);
 
-// Serialises in the original naming, plus svdit's own fields (name, vae_stride, pixel_decoder, rope_theta).
+// Serialises in the original naming, plus svdit's own fields (name, vae_stride, pixel_decoder, text_encoder,
+// rope_theta; the last two only when set).
 nlohmann::json config_to_json(const WanConfig& config);
 
 // The config a checkpoint's tensor shapes imply: D, F, in/out channels, patch, text and frequency widths and the
