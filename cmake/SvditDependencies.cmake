@@ -89,6 +89,36 @@ if(_cuda_found)
 endif()
 _svdit_decide(CUDA "${SVDIT_CUDA}" _cuda_found "${_cuda_why}" "${_cuda_why}")
 
+# --- CUPTI (the profiler's kernel timer; without it the profiler times the CPU reference by wall clock) ---------
+# FindCUDAToolkit defines CUDA::cupti when it finds cupti.h in extras/CUPTI/include or the toolkit's include dir.
+# Toolkits that put CUPTI elsewhere can be pointed at with -DSVDIT_CUPTI_ROOT=<dir holding include/ and lib*/>.
+set(SVDIT_CUPTI_ROOT "" CACHE PATH "Folder holding CUPTI's include/ and lib64/ (when the CUDA toolkit's own is not found)")
+if(SVDIT_WITH_CUDA)
+  if(NOT TARGET CUDA::cupti)
+    find_path(SVDIT_CUPTI_INCLUDE_DIR cupti.h
+              HINTS ${SVDIT_CUPTI_ROOT}/include ${CUDAToolkit_LIBRARY_ROOT}/extras/CUPTI/include
+                    ${CUDAToolkit_TARGET_DIR}/extras/CUPTI/include ${CUDAToolkit_INCLUDE_DIRS}
+              NO_DEFAULT_PATH)
+    find_library(SVDIT_CUPTI_LIBRARY cupti
+                 HINTS ${SVDIT_CUPTI_ROOT}/lib64 ${SVDIT_CUPTI_ROOT}/lib ${CUDAToolkit_LIBRARY_ROOT}/extras/CUPTI/lib64
+                       ${CUDAToolkit_TARGET_DIR}/extras/CUPTI/lib64 ${CUDAToolkit_LIBRARY_DIR}
+                 NO_DEFAULT_PATH)
+    if(SVDIT_CUPTI_INCLUDE_DIR AND SVDIT_CUPTI_LIBRARY)
+      add_library(CUDA::cupti UNKNOWN IMPORTED)
+      set_target_properties(CUDA::cupti PROPERTIES IMPORTED_LOCATION "${SVDIT_CUPTI_LIBRARY}"
+                                                   INTERFACE_INCLUDE_DIRECTORIES "${SVDIT_CUPTI_INCLUDE_DIR}")
+    endif()
+  endif()
+  if(TARGET CUDA::cupti)
+    get_target_property(_cupti_location CUDA::cupti IMPORTED_LOCATION)
+    list(APPEND _svdit_summary "CUPTI on (${_cupti_location})")
+  else()
+    list(APPEND _svdit_summary "CUPTI off (cupti.h or libcupti not found: pass -DSVDIT_CUPTI_ROOT=...; the profiler times the CPU reference instead)")
+  endif()
+else()
+  list(APPEND _svdit_summary "CUPTI off (no CUDA kernels)")
+endif()
+
 # --- analyzer: GLFW + Dear ImGui + OpenGL ---------------------------------------------------------------
 set(_analyzer_found FALSE)
 set(_analyzer_why "")

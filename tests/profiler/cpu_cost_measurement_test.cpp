@@ -1,0 +1,170 @@
+// measure_candidate_costs without CUPTI: the wall-clock fallback over the CPU reference (ctest label cpu).
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "svdit/data/block_layout.h"
+#include "svdit/data/pattern.h"
+#include "svdit/profiler/cost_measurement.h"
+#include "svdit/profiler/cupti_tracer.h"
+
+namespace svdit::profiler {
+namespace {
+
+using data::BlockLayout;
+using data::TokenLayout;
+
+// S = 1024 in 16 blocks of 64: a window of one frame-row keeps ~3 of 16 key blocks per query block, so dense does
+// ~5× the work (robust against a busy machine), and one dense head takes only tens of milliseconds at head_dim 16.
+const TokenLayout kLayout{4, 16, 16, 0, 0, 64};  // F = 4, P = 256, S = 1024
+
+std::vector<BlockLayout> candidates() {
+  return {
+      data::compile_pattern(data::make_pattern({data::dense_component()}), kLayout),
+      data::compile_pattern(data::make_pattern({data::window_component(64)}), kLayout),
+      data::compile_pattern(data::make_pattern({data::temporal_component(16, 1)}), kLayout),  // permuted
+      data::compile_pattern(data::make_pattern({data::skip_component()}), kLayout),
+  };
+}
+
+CostMeasurementOptions small_options() {
+  CostMeasurementOptions o;
+  o.device = at::kCPU;
+  o.dtype = at::kFloat;
+  o.heads = 3;
+  o.head_dim = 16;
+  o.max_group = 2;
+  o.repetitions = 3;
+  o.warmup = 1;
+  o.seed = 1;
+  return o;
+}
+
+TEST(CostMeasurementCpu, WallClockTableOfTheRightShape) {
+  const std::vector<BlockLayout> layouts = candidates();
+  ASSERT_LT(layouts[1].block_density(), 0.3);
+  ASSERT_TRUE(layouts[2].permuted());
+  EXPECT_FALSE(cupti_available(at::kCPU));
+
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  const CostMeasurement m = measure_candidate_costs(layouts, small_options(), [&](int64_t done, int64_t total) {
+    calls.emplace_back(done, total);
+  });
+  const data::CostTable& t = m.table;
+  EXPECT_EQ(t.source, "cpu-wallclock");
+  EXPECT_NE(t.device.find("CPU reference"), std::string::npos) << t.device;
+  EXPECT_EQ(t.repetitions, 3);
+  EXPECT_EQ(t.num_candidates, 4);
+  EXPECT_EQ(t.max_group, 2);
+  ASSERT_EQ(t.us.size(), 8u);
+  ASSERT_EQ(calls.size(), 8u);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i], std::make_pair(static_cast<int64_t>(i + 1), int64_t{8}));
+  }
+  for (const double us : t.us) EXPECT_TRUE(std::isfinite(us) && us >= 0.0) << us;
+  for (int64_t g = 1; g <= 2; ++g) {
+    SCOPED_TRACE("group size " + std::to_string(g));
+    EXPECT_EQ(t.time_us(3, g), 0.0) << "skip computes nothing";
+    EXPECT_GT(t.time_us(1, g), 0.0);
+    EXPECT_GT(t.time_us(2, g), 0.0);
+    EXPECT_GT(t.time_us(0, g), 1.5 * t.time_us(1, g)) << "dense (density 1) vs window (density "
+                                                      << layouts[1].block_density() << ")";
+  }
+
+  // One synthesized record per timed call, in order: candidates 0–2 (skip has none), group sizes 1, 2, three each.
+  ASSERT_EQ(m.records.size(), 3u * 2u * 3u);
+  size_t i = 0;
+  for (int32_t c = 0; c < 3; ++c) {
+    for (int32_t g = 1; g <= 2; ++g) {
+      std::vector<double> us;
+      for (int rep = 0; rep < 3; ++rep, ++i) {
+        const data::KernelRecord& r = m.records[i];
+        EXPECT_EQ(r.candidate, c);
+        EXPECT_EQ(r.group_size, g);
+        EXPECT_EQ(r.name.rfind("cpu:", 0), 0u) << r.name;
+        EXPECT_GT(r.end_ns, r.start_ns);
+        if (i > 0) {
+          EXPECT_GE(r.start_ns, m.records[i - 1].end_ns);
+        }
+        us.push_back(static_cast<double>(r.end_ns - r.start_ns) / 1e3);
+      }
+      std::sort(us.begin(), us.end());
+      EXPECT_DOUBLE_EQ(t.time_us(c, g), us[1]) << "the entry is the median of its records";
+    }
+  }
+}
+
+TEST(CostMeasurementCpu, MaxGroupZeroMeansAllHeads) {
+  const std::vector<BlockLayout> layouts = {
+      data::compile_pattern(data::make_pattern({data::window_component(64)}), kLayout)};
+  CostMeasurementOptions o = small_options();
+  o.heads = 2;
+  o.max_group = 0;
+  o.repetitions = 1;
+  o.warmup = 0;
+  const CostMeasurement m = measure_candidate_costs(layouts, o);
+  EXPECT_EQ(m.table.max_group, 2);
+  EXPECT_EQ(m.table.us.size(), 2u);
+  EXPECT_EQ(m.records.size(), 2u);
+}
+
+TEST(CostMeasurementCpu, CudaRequestWithoutCuptiFallsBackToTheWallClock) {
+  if (cupti_available(at::Device(at::kCUDA, 0))) GTEST_SKIP() << "this machine measures with CUPTI";
+  const std::vector<BlockLayout> layouts = {
+      data::compile_pattern(data::make_pattern({data::skip_component()}), kLayout)};
+  CostMeasurementOptions o = small_options();
+  o.device = at::Device(at::kCUDA, 0);
+  const CostMeasurement m = measure_candidate_costs(layouts, o);
+  EXPECT_EQ(m.table.source, "cpu-wallclock");
+  EXPECT_EQ(m.table.us, std::vector<double>(2, 0.0));
+  EXPECT_TRUE(m.records.empty());
+}
+
+TEST(CostMeasurementCpu, RefusesBadOptions) {
+  const std::vector<BlockLayout> layouts = candidates();
+  auto expect_refused = [&](const std::vector<BlockLayout>& ls, CostMeasurementOptions o, const std::string& what) {
+    try {
+      (void)measure_candidate_costs(ls, o);
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  CostMeasurementOptions o = small_options();
+  expect_refused({}, o, "no candidate layouts");
+  o = small_options();
+  o.repetitions = 0;
+  expect_refused(layouts, o, "repetitions");
+  o = small_options();
+  o.max_group = 4;
+  expect_refused(layouts, o, "max_group");
+  o = small_options();
+  o.heads = 0;
+  expect_refused(layouts, o, "heads");
+  o = small_options();
+  o.warmup = -1;
+  expect_refused(layouts, o, "warmup");
+  std::vector<BlockLayout> mixed = layouts;
+  mixed.push_back(data::compile_pattern(data::make_pattern({data::dense_component()}), TokenLayout{4, 16, 8, 0, 0, 64}));
+  expect_refused(mixed, small_options(), "candidate 4");
+}
+
+TEST(CuptiTracerCpu, ConstructorSaysWhenTheBuildHasNoCupti) {
+  if (cupti_tracer_built()) GTEST_SKIP() << "this build has CUPTI (tested in gpu_cupti_test.cpp)";
+  try {
+    CuptiTracer tracer;
+    ADD_FAILURE() << "a tracer was made without CUPTI";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUPTI"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace svdit::profiler
