@@ -68,7 +68,7 @@ size_t head_offset(const ProfileMeta& meta, int64_t step, int64_t layer, int64_t
 }  // namespace
 
 bool ProfileReader::maps_written(int64_t step, int64_t layer, int64_t head) const {
-  return state_->contents.maps_written[head_offset(meta(), step, layer, head)] != 0;
+  return state_->contents.maps_written[head_offset(meta(), step, layer, head)] == 1;
 }
 
 namespace {

@@ -204,9 +204,9 @@ Contents load(const File& file) {
   contents.maps_written = file.read<uint8_t>(kMapsWritten, written_shape);
   for (size_t i = 0; i < contents.maps_written.size(); ++i) {
     const uint8_t flag = contents.maps_written[i];
-    if (flag > 1) {
+    if (flag > 2) {
       file.fail(kMapsWritten, "element " + position(i, written_shape) +
-                                  " [step, layer, head]: expected 0 or 1, found " + std::to_string(flag));
+                                  " [step, layer, head]: expected 0, 1 or 2, found " + std::to_string(flag));
     }
     if (flag == 0 && contents.complete) {
       file.fail(kMapsWritten, "element " + position(i, written_shape) +

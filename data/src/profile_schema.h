@@ -57,7 +57,7 @@ struct Contents {
   std::vector<ProfileCandidate> candidates;
   Array5<float> error;                // [prompt, step, layer, head, candidate]
   Array5<float> recall;               // [prompt, step, layer, head, candidate]
-  std::vector<uint8_t> maps_written;  // [step, layer, head] 0/1
+  std::vector<uint8_t> maps_written;  // [step, layer, head] 0 not written, 1 stored, 2 omitted
   std::optional<CostTable> cost;
   bool complete = false;
 };

@@ -34,7 +34,7 @@ struct ProfileWriter::State {
   // Mirrors of what the file holds, so that slice_written() and finish() need not read it back.
   Array5<float> error;                // [prompt, step, layer, head, candidate]
   Array5<float> recall;               // [prompt, step, layer, head, candidate]
-  std::vector<uint8_t> maps_written;  // [step, layer, head]
+  std::vector<uint8_t> maps_written;  // [step, layer, head]: 0 not yet, 1 stored, 2 omitted
   bool cost_written = false;
 };
 
@@ -232,7 +232,34 @@ bool ProfileWriter::maps_written(int64_t step, int64_t layer, int64_t head) cons
   check_index("maps_written", "step", step, s.meta.num_steps());
   check_index("maps_written", "layer", layer, s.meta.layers);
   check_index("maps_written", "head", head, s.meta.heads);
-  return s.maps_written[schema::head_index(s.meta, step, layer, head)] != 0;
+  return s.maps_written[schema::head_index(s.meta, step, layer, head)] == 1;
+}
+
+bool ProfileWriter::maps_omitted(int64_t step) const {
+  const State& s = state();
+  check_index("maps_omitted", "step", step, s.meta.num_steps());
+  const size_t begin = schema::head_index(s.meta, step, 0, 0);
+  const auto count = static_cast<size_t>(s.meta.layers * s.meta.heads);
+  return std::all_of(s.maps_written.begin() + static_cast<std::ptrdiff_t>(begin),
+                     s.maps_written.begin() + static_cast<std::ptrdiff_t>(begin + count),
+                     [](uint8_t flag) { return flag == 2; });
+}
+
+void ProfileWriter::omit_maps(int64_t step) {
+  State& s = state();
+  check_index("omit_maps", "step", step, s.meta.num_steps());
+  const size_t begin = schema::head_index(s.meta, step, 0, 0);
+  const auto count = static_cast<size_t>(s.meta.layers * s.meta.heads);
+  for (size_t i = begin; i < begin + count; ++i) {
+    if (s.maps_written[i] == 1) {
+      throw std::logic_error("ProfileWriter::omit_maps: step " + std::to_string(step) +
+                             " already has stored maps (/maps/written element " + std::to_string(i) + ")");
+    }
+  }
+  const std::vector<uint8_t> two(count, 2);
+  s.file.write_slab(schema::kMapsWritten, {dim(step), 0, 0}, {1, dim(s.meta.layers), dim(s.meta.heads)}, two.data());
+  s.file.flush();
+  std::fill_n(s.maps_written.begin() + static_cast<std::ptrdiff_t>(begin), count, uint8_t{2});
 }
 
 bool ProfileWriter::cost_written() const { return state().cost_written; }
@@ -276,6 +303,10 @@ void ProfileWriter::write_maps(int64_t step, int64_t layer, int64_t head, std::s
   check_index(fn, "step", step, s.meta.num_steps());
   check_index(fn, "layer", layer, s.meta.layers);
   check_index(fn, "head", head, s.meta.heads);
+  if (s.maps_written[schema::head_index(s.meta, step, layer, head)] == 2) {
+    throw std::logic_error(std::string("ProfileWriter::") + fn + ": the maps of step " + std::to_string(step) +
+                           " are marked omitted (omit_maps)");
+  }
   const int64_t g = s.meta.layout.num_blocks();
   const int64_t f = s.meta.layout.frames;
   check_length(fn, "pooled", pooled.size(), g * g, "[G, G]");
@@ -380,7 +411,7 @@ void ProfileWriter::finish() {
       throw FormatError(source, schema::kMapsWritten,
                         "maps of (step " + std::to_string(i / (heads * layers)) + ", layer " +
                             std::to_string(i / heads % layers) + ", head " + std::to_string(i % heads) +
-                            ") are not written; finish() needs every map");
+                            ") are not written; finish() needs every map stored or omitted");
     }
   }
   if (!s.cost_written) throw FormatError(source, schema::kCost, "the cost table is not written; finish() needs it");

@@ -46,7 +46,8 @@ class ProfileReader {
   const std::optional<CostTable>& cost() const;
   std::vector<KernelRecord> kernel_records() const;  // read from the file on each call; empty without cost
 
-  // Whether the maps of (step, layer, head) are stored (always true in a complete profile).
+  // Whether the maps of (step, layer, head) are stored. A complete profile stores every step's maps except those
+  // of steps the run chose not to record (`svdit profile --map-steps`; /maps/written = 2 there).
   bool maps_written(int64_t step, int64_t layer, int64_t head) const;
   // [G, G] block-pooled attention probabilities (rows sum to 1 within float16 rounding). Read from the file on
   // each call. Throws std::out_of_range for indices outside the profile, std::logic_error when

@@ -49,7 +49,8 @@ class ProfileWriter {
   const std::vector<ProfileCandidate>& candidates() const;
 
   bool slice_written(int64_t prompt, int64_t step, int64_t layer) const;
-  bool maps_written(int64_t step, int64_t layer, int64_t head) const;
+  bool maps_written(int64_t step, int64_t layer, int64_t head) const;  // stored (flag 1)
+  bool maps_omitted(int64_t step) const;  // every head of the step marked "not recorded" (flag 2)
   bool cost_written() const;
 
   // error, recall: [head, candidate] for one (prompt, step, layer). error finite and ≥ 0; recall in [0, 1].
@@ -59,11 +60,15 @@ class ProfileWriter {
   // frames: [F, F], finite, ≥ 0, rows summing to at most 1 (+1e-2): mass on text tokens is in no frame.
   void write_maps(int64_t step, int64_t layer, int64_t head, std::span<const float> pooled,
                   std::span<const float> frames);
+  // Marks the maps of every (layer, head) of profiled step `step` as deliberately not recorded (flag 2 in
+  // /maps/written; the maps stay NaN), as `svdit profile --map-steps` does to bound the file's size. finish()
+  // accepts such heads. Throws std::logic_error when a map of that step is already stored.
+  void omit_maps(int64_t step);
   // Once per profile. table.num_candidates must equal candidates().size(); 1 ≤ max_group ≤ heads; every time
   // finite and ≥ 0; records' candidate in [-1, candidates) and group_size in [0, max_group].
   void write_cost(const CostTable& table, std::span<const KernelRecord> records);
 
-  // Checks that everything is written (throws FormatError naming the first missing slice otherwise), marks the
+  // Checks that everything is written (maps: stored or omitted) (throws FormatError naming the first missing slice otherwise), marks the
   // file complete, syncs it to disk and renames it over target(). The writer is closed afterwards.
   void finish();
 

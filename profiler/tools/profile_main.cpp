@@ -1,0 +1,204 @@
+// svdit profile: run the Wan2.1 DiT over prompts and record, per profiled step, layer and head, the error and
+// recall of every candidate pattern, the attention maps, and the candidates' kernel cost (docs/PROFILER.md).
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "svdit/data/pattern.h"
+#include "svdit/profiler/candidate_family.h"
+#include "svdit/profiler/profile_run.h"
+#include "svdit/profiler/step_selection.h"
+#include "svdit/runtime/cli_args.h"
+#include "svdit/runtime/device.h"
+#include "svdit/runtime/text_embeddings.h"
+#include "svdit/runtime/wan_model.h"
+
+namespace rt = svdit::runtime;
+namespace pr = svdit::profiler;
+
+namespace {
+
+rt::ArgParser make_parser() {
+  rt::ArgParser p(
+      "svdit profile",
+      "svdit profile (--weights PATH | --random-weights CONFIG) --prompt P [--prompt P …] --out PROFILE.h5 [options]",
+      "Runs the Wan2.1 DiT through a normal sampling run per prompt and, at each profiled step (conditional\n"
+      "branch), measures every self-attention layer on its real q, k, v: for each head and candidate pattern the\n"
+      "relative MSE of the head's output and the attention mass kept, and the head's block-pooled and\n"
+      "frame-to-frame attention maps; then times every candidate's kernel (CUPTI on a GPU, CPU wall clock\n"
+      "otherwise). Writes a profile (docs/FORMATS.md) slice by slice into PROFILE.h5.partial and renames it over\n"
+      "PROFILE.h5 when complete; --resume continues an interrupted run. See docs/PROFILER.md.");
+  p.option("weights", "PATH", "checkpoint: .safetensors, *.safetensors.index.json or a directory");
+  p.option("random-weights", "CONFIG", "random weights instead: a preset (1.3B, 14B) or a config.json");
+  p.option("weights-seed", "N", "seed of --random-weights", "0");
+  p.option("prompt", "PROMPT", "a prompt (repeatable): the text for a model with a text encoder (the demo model), "
+                               "otherwise an embeddings file FILE[:KEY]");
+  p.option("negative-prompt", "PROMPT", "the unconditional branch's prompt, same form (default: empty, zero rows)");
+  p.option("frames", "N", "video frames (1 + 4k for Wan's VAE)", "81");
+  p.option("height", "PX", "video height in pixels", "480");
+  p.option("width", "PX", "video width in pixels", "832");
+  p.option("steps", "N", "sampling steps of the run", "50");
+  p.option("profile-steps", "LIST", "steps measured: all, a list 0,5,10, or every:K[+O]", "all");
+  p.option("map-steps", "LIST", "profiled steps that also store attention maps: all, none, a list, every:K[+O]",
+           "all");
+  p.option("candidates", "FILE", "candidate patterns (JSON, docs/PROFILER.md); default: the family derived from "
+                                 "the token layout");
+  p.option("top-k-blocks", "N", "blocks of the top_k stripe candidates (default: about one frame)");
+  p.option("block-size", "B", "attention block size of the profiled layout: 64 or 128", "128");
+  p.option("chunk-mb", "MB", "bound on one chunk of query rows' temporaries (default 16 on CPU, 256 on CUDA)");
+  p.option("error-path", "PATH", "candidate outputs: auto (the kernel on CUDA bf16/fp16), reference, kernel", "auto");
+  p.option("cost", "HOW", "kernel cost: auto (CUPTI on a GPU, else CPU wall clock), cupti, cpu-wallclock", "auto");
+  p.option("cost-reps", "N", "timed launches per cost entry (default 10 on CUDA, 2 on CPU)");
+  p.option("max-group", "N", "heads fused per launch timed: 1 … N (default: all heads on CUDA, 1 on CPU)");
+  p.option("shift", "S", "flow shift", "5.0");
+  p.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)", "5.0");
+  p.option("seed", "N", "noise seed (every prompt starts from the same noise)", "0");
+  p.option("sampler", "NAME", "unipc or euler", "unipc");
+  p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
+  p.option("dtype", "TYPE", "compute dtype: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
+  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
+  p.option("out", "PROFILE.h5", "the profile to write");
+  p.flag("resume", "continue PROFILE.h5.partial of an interrupted run with the same settings");
+  p.flag("quiet", "no progress bar and no summary");
+  return p;
+}
+
+std::string mib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+int run(const rt::ArgParser& args) {
+  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
+  if (!args.positional().empty()) throw rt::UsageError("svdit profile: unexpected argument " + args.positional()[0]);
+  if (args.has("weights") == args.has("random-weights")) {
+    throw rt::UsageError("svdit profile: give exactly one of --weights and --random-weights");
+  }
+  if (!args.has("out")) throw rt::UsageError("svdit profile: --out PROFILE.h5 is required");
+  const std::vector<std::string> prompt_specs = args.get_all("prompt");
+  if (prompt_specs.empty()) throw rt::UsageError("svdit profile: give at least one --prompt");
+
+  const at::Device device = rt::parse_device(args.get("device"));
+  const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
+  std::unique_ptr<rt::WanModel> model;
+  std::string weights_label;
+  if (args.has("weights")) {
+    rt::LoadedModel loaded = rt::load_wan_model(args.get("weights"), weight_options);
+    model = std::move(loaded.model);
+    weights_label = args.get("weights");
+  } else {
+    const std::string spec = args.get("random-weights");
+    const std::optional<rt::WanConfig> preset = rt::preset_config(spec);
+    const rt::WanConfig config = preset ? *preset : rt::read_config(spec);
+    const uint64_t seed = args.get_u64("weights-seed");
+    model = std::make_unique<rt::WanModel>(config, rt::random_state_dict(config, weight_options, seed),
+                                           "random weights (" + spec + ")");
+    weights_label = "random (" + spec + ", seed " + std::to_string(seed) + ")";
+  }
+  const rt::WanConfig& config = model->config();
+  const rt::VideoGeometry geometry =
+      rt::video_geometry(config, args.get_int("frames"), args.get_int("height"), args.get_int("width"));
+
+  pr::ProfileRunOptions options;
+  options.out = args.get("out");
+  options.resume = args.flag_set("resume");
+  options.block_size = args.get_int("block-size");
+  if (options.block_size != 64 && options.block_size != 128) {
+    throw rt::UsageError("--block-size: expected 64 or 128, found " + std::to_string(options.block_size));
+  }
+  options.sampling.steps = args.get_int("steps");
+  options.sampling.shift = args.get_double("shift");
+  options.sampling.guidance = args.get_double("guidance");
+  options.sampling.seed = args.get_u64("seed");
+  options.sampling.sampler = args.get("sampler");
+  if (options.sampling.steps < 1) throw rt::UsageError("--steps: expected >= 1");
+  try {
+    options.profile_steps = pr::parse_steps(args.get("profile-steps"), options.sampling.steps, "profile-steps");
+    const std::vector<int64_t> maps = pr::parse_steps(args.get("map-steps"), options.sampling.steps, "map-steps");
+    for (const int64_t s : options.profile_steps) {
+      if (std::binary_search(maps.begin(), maps.end(), s)) options.map_steps.push_back(s);
+    }
+  } catch (const std::invalid_argument& e) {
+    throw rt::UsageError(e.what());
+  }
+  if (options.profile_steps.empty()) throw rt::UsageError("--profile-steps: selects no step");
+  const svdit::data::TokenLayout layout = rt::token_layout(geometry, options.block_size);
+  if (args.has("candidates")) options.candidates = pr::read_candidates_file(args.get("candidates"), layout);
+  if (args.has("top-k-blocks")) {
+    options.top_k_blocks = args.get_int("top-k-blocks");
+    if (options.top_k_blocks < 1 || options.top_k_blocks >= layout.num_blocks()) {
+      throw rt::UsageError("--top-k-blocks: expected 1 … " + std::to_string(layout.num_blocks() - 1) + ", found " +
+                           std::to_string(options.top_k_blocks));
+    }
+  }
+  const bool cuda = device.is_cuda();
+  const int64_t chunk_mb = args.has("chunk-mb") ? args.get_int("chunk-mb") : (cuda ? 256 : 16);
+  if (chunk_mb < 1) throw rt::UsageError("--chunk-mb: expected >= 1");
+  options.measure.chunk_bytes = chunk_mb << 20;
+  const std::string error_path = args.get("error-path");
+  if (error_path == "auto") options.measure.error_path = pr::ErrorPath::automatic;
+  else if (error_path == "reference") options.measure.error_path = pr::ErrorPath::reference;
+  else if (error_path == "kernel") options.measure.error_path = pr::ErrorPath::kernel;
+  else throw rt::UsageError("--error-path: expected auto, reference or kernel, found " + error_path);
+  options.cost = args.get("cost");
+  if (options.cost != "auto" && options.cost != "cupti" && options.cost != "cpu-wallclock") {
+    throw rt::UsageError("--cost: expected auto, cupti or cpu-wallclock, found " + options.cost);
+  }
+  const bool gpu_cost = options.cost != "cpu-wallclock" && cuda;
+  options.cost_repetitions = args.has("cost-reps") ? args.get_int("cost-reps") : (gpu_cost ? 10 : 2);
+  options.cost_warmup = gpu_cost ? 2 : 1;
+  options.max_group = args.has("max-group") ? args.get_int("max-group") : (gpu_cost ? 0 : 1);
+  if (options.cost_repetitions < 1) throw rt::UsageError("--cost-reps: expected >= 1");
+  if (options.max_group < 0 || options.max_group > config.num_heads) {
+    throw rt::UsageError("--max-group: expected 1 … " + std::to_string(config.num_heads));
+  }
+  options.quiet = args.flag_set("quiet");
+
+  std::vector<pr::PromptInput> prompts;
+  for (const std::string& spec : prompt_specs) prompts.push_back({spec, rt::prompt_embeddings(spec, config)});
+  const at::Tensor negative = rt::prompt_embeddings(args.has("negative-prompt") ? args.get("negative-prompt") : "",
+                                                    config);  // [1, text_len, text_dim]
+
+  if (!options.quiet) {
+    std::fprintf(stderr,
+                 "model   %s\nweights %s\ndevice  %s, compute %s\nlayout  %s\nrun     %lld steps (%s), profiled "
+                 "%zu, maps at %zu, %zu prompt(s), guidance %g, seed %llu\n",
+                 rt::describe(config).c_str(), weights_label.c_str(), device.str().c_str(),
+                 c10::toString(model->compute_dtype()), svdit::data::describe(layout).c_str(),
+                 static_cast<long long>(options.sampling.steps), options.sampling.sampler.c_str(),
+                 options.profile_steps.size(), options.map_steps.size(), prompts.size(), options.sampling.guidance,
+                 static_cast<unsigned long long>(options.sampling.seed));
+    std::fprintf(stderr, "candidates %s\n",
+                 options.candidates ? (std::to_string(options.candidates->size()) + " from " + args.get("candidates")).c_str()
+                                    : "the default family (top_k stripes calibrated at the first profiled step)");
+  }
+  const pr::ProfileRunReport report = pr::run_profile(*model, geometry, prompts, negative, options);
+  if (!options.quiet) {
+    const double per_step = static_cast<double>(options.profile_steps.size() * prompts.size());
+    std::fprintf(stderr,
+                 "wrote   %s in %.2f s: %lld slices measured (%lld already there), %lld head maps, measurement "
+                 "%.2f s (%.2f s per profiled step and prompt), cost %s %.2f s\n",
+                 report.out.c_str(), report.seconds, static_cast<long long>(report.slices_measured),
+                 static_cast<long long>(report.slices_skipped), static_cast<long long>(report.maps_written),
+                 report.measure_seconds, report.measure_seconds / per_step,
+                 report.cost_measured ? report.cost_source.c_str() : "(already there)", report.cost_seconds);
+    std::fprintf(stderr, "memory  peak RSS %s%s; %lld query rows per chunk (--chunk-mb %lld)\n",
+                 mib(report.peak_rss_bytes).c_str(),
+                 report.device_peak_bytes >= 0 ? (", CUDA peak allocated " + mib(report.device_peak_bytes)).c_str() : "",
+                 static_cast<long long>(report.chunk_rows), static_cast<long long>(chunk_mb));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rt::ArgParser args = make_parser();
+  return rt::run_tool(args, argc, argv, run);
+}
