@@ -295,10 +295,16 @@ RunSummary run_training(const RunOptions& ro) {
   summary.steps = trainer.step();
   summary.seconds = trainer.seconds();
   summary.untrained_heldout = history.front().heldout;
-  summary.final_heldout = history.back().heldout;
-  std::fprintf(stderr, "step %lld, %.0f s of training: held-out loss %.5f (untrained %.5f, ratio %.3f)\n",
+  summary.final_heldout_raw = history.back().heldout;
+  summary.final_heldout = summary.final_heldout_raw;
+  if (o.ema_decay > 0) {
+    trainer.use_ema_weights();  // from here on: the moving average (the checkpoint keeps the iterate)
+    summary.final_heldout = trainer.heldout_loss(heldout);
+  }
+  std::fprintf(stderr,
+               "step %lld, %.0f s of training: held-out loss %.5f (untrained %.5f, ratio %.3f; last iterate %.5f)\n",
                static_cast<long long>(summary.steps), summary.seconds, summary.final_heldout, summary.untrained_heldout,
-               summary.final_heldout / summary.untrained_heldout);
+               summary.final_heldout / summary.untrained_heldout, summary.final_heldout_raw);
 
   if (ro.write_outputs) {
     trainer.export_model(ro.out_dir / "model.safetensors", at::kBFloat16);
@@ -315,6 +321,8 @@ RunSummary run_training(const RunOptions& ro) {
         {"videos_seen", summary.steps * o.batch},
         {"untrained_heldout_loss", summary.untrained_heldout},
         {"final_heldout_loss", summary.final_heldout},
+        {"final_heldout_loss_last_iterate", summary.final_heldout_raw},
+        {"exported_weights", o.ema_decay > 0 ? "moving average" : "last iterate"},
         {"heldout_ratio", summary.final_heldout / summary.untrained_heldout},
         {"heldout_videos", o.heldout},
         {"sample_prompts", prompts},

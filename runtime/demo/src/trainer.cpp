@@ -162,6 +162,7 @@ json to_json(const TrainOptions& o) {
               {"clip", o.clip},
               {"sigma_shift", o.sigma_shift},
               {"prompt_dropout", o.prompt_dropout},
+              {"ema_decay", o.ema_decay},
               {"seed", o.seed},
               {"heldout", o.heldout},
               {"eval_every", o.eval_every},
@@ -278,6 +279,7 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
     model_params_.push_back(weight);
     exp_avg_.push_back(at::zeros_like(master));
     exp_avg_sq_.push_back(at::zeros_like(master));
+    ema_.push_back(master.clone());
     decay_.push_back(e.shape.size() >= 2 && e.name.ends_with(".weight"));
   }
   // Built with gradients on: its reshaped view of the patch kernel must carry a grad_fn back to the weight.
@@ -369,9 +371,22 @@ at::Tensor Trainer::train_step(const HostBatch& batch) {
   }
   if (o.weight_decay > 0) at::_foreach_mul_(decayed, 1 - lr * o.weight_decay);
   at::_foreach_addcdiv_(params_, exp_avg_, denom, -lr / bc1);
+  if (o.ema_decay > 0) {
+    const double decay = std::min(o.ema_decay, (1.0 + t) / (10.0 + t));
+    at::_foreach_lerp_(ema_, params_, 1 - decay);
+  }
   sync_model_weights();
   ++step_;
   return loss;
+}
+
+void Trainer::use_ema_weights() {
+  if (options_.ema_decay <= 0) return;
+  {
+    const at::NoGradGuard no_grad;
+    at::_foreach_copy_(params_, ema_);
+  }
+  sync_model_weights();
 }
 
 void Trainer::sync_model_weights() {
@@ -431,6 +446,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
     add("master/" + names_[i], params_[i]);
     add("exp_avg/" + names_[i], exp_avg_[i]);
     add("exp_avg_sq/" + names_[i], exp_avg_sq_[i]);
+    add("ema/" + names_[i], ema_[i]);
   }
   const std::map<std::string, std::string> meta = {
       {"format", kCheckpointFormat},
@@ -478,6 +494,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     load("master/" + names_[i], params_[i]);
     load("exp_avg/" + names_[i], exp_avg_[i]);
     load("exp_avg_sq/" + names_[i], exp_avg_sq_[i]);
+    load("ema/" + names_[i], ema_[i]);
   }
   sync_model_weights();
   step_ = std::stoll(field("step"));

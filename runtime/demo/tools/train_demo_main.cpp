@@ -33,6 +33,7 @@ rt::ArgParser make_parser() {
   p.option("clip", "C", "global gradient-norm clip", "1.0");
   p.option("sigma-shift", "S", "training σ = s·u/(1 + (s − 1)·u), u ~ U(0, 1)", "3.0");
   p.option("prompt-dropout", "P", "probability of training on the empty prompt (for guidance)", "0.1");
+  p.option("ema", "D", "decay of the weights' moving average, which is exported (0: export the last iterate)", "0.999");
   p.option("seed", "N", "seed of the data, the noise and the initial weights", "0");
   p.option("heldout", "N", "held-out videos", std::to_string(d.heldout));
   p.option("eval-every", "N", "held-out loss every N steps", std::to_string(d.eval_every));
@@ -67,6 +68,7 @@ int run(const rt::ArgParser& args) {
   t.sigma_shift = args.get_double("sigma-shift");
   t.prompt_dropout = args.get_double("prompt-dropout");
   t.seed = args.get_u64("seed");
+  t.ema_decay = args.get_double("ema");
   t.heldout = args.get_int("heldout");
   t.eval_every = args.get_int("eval-every");
   t.log_every = args.get_int("log-every");
@@ -86,9 +88,9 @@ int run(const rt::ArgParser& args) {
   ro.progress = !args.flag_set("quiet");
   ro.write_outputs = !args.flag_set("no-outputs");
   const demo::RunSummary s = demo::run_training(ro);
-  std::printf("steps %lld, %.1f s, held-out loss %.5f (untrained %.5f, ratio %.3f)\n",
+  std::printf("steps %lld, %.1f s, held-out loss %.5f (untrained %.5f, ratio %.3f; last iterate %.5f)\n",
               static_cast<long long>(s.steps), s.seconds, s.final_heldout, s.untrained_heldout,
-              s.final_heldout / s.untrained_heldout);
+              s.final_heldout / s.untrained_heldout, s.final_heldout_raw);
   return 0;
 }
 

@@ -5,7 +5,8 @@
 //   loss = mean (model(x_σ, t, prompt) − v)², prompt replaced by the empty prompt (zero rows) with probability
 //   prompt_dropout (for classifier-free guidance).
 // AdamW (decoupled weight decay on matrices only), linear warm-up then cosine decay, global-norm gradient clipping,
-// fp32 master weights. On the GPU the model computes in bf16 (as the runtime samples): the GEMM weights are bf16
+// fp32 master weights, and an exponential moving average of them (decay min(ema_decay, (1 + t)/(10 + t))) that is
+// what a run exports. On the GPU the model computes in bf16 (as the runtime samples): the GEMM weights are bf16
 // copies of the masters, re-copied after every update. Data is generated on CPU threads, a batch ahead.
 // Deterministic: batch `step` is a pure function of (seed, step), so a resumed run sees the same data.
 
@@ -44,6 +45,7 @@ struct TrainOptions {
   double clip = 1.0;               // global gradient norm
   double sigma_shift = 3.0;
   double prompt_dropout = 0.1;
+  double ema_decay = 0.999;        // exponential moving average of the weights (what is exported); 0: none
   uint64_t seed = 0;               // data, noise and initial weights
   int64_t heldout = 128;           // held-out set size
   int64_t eval_every = 250;        // held-out loss every N steps (and at the start and end)
@@ -112,7 +114,10 @@ class Trainer {
   std::vector<HistoryRow>& history() { return history_; }
   double& seconds() { return seconds_; }
 
-  // Checkpoint: masters, AdamW moments, step, total, history, options — written atomically.
+  // Replaces the weights by their moving average (the end of a run: evaluation, samples and export use it).
+  void use_ema_weights();
+
+  // Checkpoint: masters, AdamW moments, the average, step, total, history, options — written atomically.
   void save_checkpoint(const std::filesystem::path& path) const;
   void load_checkpoint(const std::filesystem::path& path);
 
@@ -128,7 +133,7 @@ class Trainer {
   std::vector<std::string> names_;
   runtime::StateDict master_;                  // fp32, on the device
   runtime::StateDict model_weights_;           // what the model holds: the masters or their bf16 copies
-  std::vector<at::Tensor> params_, model_params_, exp_avg_, exp_avg_sq_;
+  std::vector<at::Tensor> params_, model_params_, exp_avg_, exp_avg_sq_, ema_;
   std::vector<bool> decay_;
   std::unique_ptr<runtime::WanModel> model_;
   at::Tensor grad_norm_;
@@ -156,7 +161,9 @@ struct RunOptions {
 struct RunSummary {
   int64_t steps = 0;
   double seconds = 0;
-  double untrained_heldout = 0, final_heldout = 0;
+  double untrained_heldout = 0;
+  double final_heldout = 0;      // of the exported weights (the moving average when ema_decay > 0)
+  double final_heldout_raw = 0;  // of the last optimiser iterate
 };
 RunSummary run_training(const RunOptions& options);
 
