@@ -137,7 +137,11 @@ void create_bulk_datasets(hdf5::File& file, const ProfileMeta& meta, int64_t num
   const uint16_t half_nan = hdf5::kHalfNaN;
   file.create_dataset(schema::kPooled, Dtype::float16, pooled, {{1, 1, 1, pooled[3], pooled[4]}, kDeflate, &half_nan});
   file.create_dataset(schema::kFrames, Dtype::float32, frames, {{1, 1, 1, frames[3], frames[4]}, kDeflate, &kNaN});
-  file.create_dataset(schema::kMapsWritten, Dtype::uint8, schema::maps_written_shape(meta));
+  // Contiguous and written in full now: HDF5 allocates contiguous storage at the first partial write and, with no
+  // user-defined fill value, leaves the rest as whatever the file space held (seen: a resumed run reading 82).
+  const Shape written = schema::maps_written_shape(meta);
+  file.create_dataset(schema::kMapsWritten, Dtype::uint8, written);
+  file.write(schema::kMapsWritten, std::vector<uint8_t>(static_cast<size_t>(written[0] * written[1] * written[2]), 0));
 }
 
 bool all_numbers(const float* values, size_t count) {

@@ -21,6 +21,8 @@ struct LayerMeasurer::DeviceState {
   std::vector<at::Tensor> order;        // [orders] int64 [S] layout position → original token (undefined: identity)
   std::vector<at::Tensor> query_block;  // [orders] int64 [S] layout query block of each ORIGINAL row
   at::Tensor masks;                     // [C, G, G] fp32, 1 where the candidate computes the block
+  std::vector<at::Tensor> order_masks;  // [orders] [Co, G, G] the masks of candidates_of_[o]
+  std::vector<at::Tensor> order_index;  // [orders] [Co] int64 their candidate indices
   at::Tensor row_frame;                 // [S] int64 frame of each original row; F for text rows (dropped)
   at::Tensor rows_per_block;            // [G, 1] fp64 query rows in each block of the original order
   // Kernel path, uploaded on first use for a head count.
@@ -76,10 +78,20 @@ LayerMeasurer::LayerMeasurer(const data::TokenLayout& layout, std::vector<data::
                                   ", the token layout has S = " + std::to_string(layout_.seq_len()) +
                                   ", b = " + std::to_string(layout_.block_size));
     }
-    const auto it = std::find(orders_.begin(), orders_.end(), bl.order);
+    // An order that happens to be the identity (a stripe of the first columns) is the identity.
+    std::vector<int32_t> order = bl.order;
+    bool identity = true;
+    for (size_t l = 0; identity && l < order.size(); ++l) identity = order[l] == static_cast<int32_t>(l);
+    if (identity) order.clear();
+    const auto it = std::find(orders_.begin(), orders_.end(), order);
     order_of_.push_back(static_cast<size_t>(it - orders_.begin()));
-    if (it == orders_.end()) orders_.push_back(bl.order);
-    full_.push_back(!bl.skip && !bl.permuted() && bl.computed_blocks() == bl.num_blocks * bl.num_blocks);
+    if (it == orders_.end()) orders_.push_back(std::move(order));
+    full_.push_back(!bl.skip && identity && bl.computed_blocks() == bl.num_blocks * bl.num_blocks);
+  }
+  // The candidates measured through each order (skip and full layouts are exact without computing).
+  candidates_of_.resize(orders_.size());
+  for (size_t c = 0; c < layouts_.size(); ++c) {
+    if (!layouts_[c].skip && !full_[c]) candidates_of_[order_of_[c]].push_back(static_cast<int64_t>(c));
   }
 }
 
@@ -112,6 +124,11 @@ LayerMeasurer::DeviceState& LayerMeasurer::device_state(at::Device device) {
     }
   }
   ds->masks = masks.to(device);
+  for (const std::vector<int64_t>& members : candidates_of_) {
+    const at::Tensor index = int64_tensor(members, device);                    // [Co]
+    ds->order_index.push_back(index);
+    ds->order_masks.push_back(ds->masks.index_select(0, index).contiguous());  // [Co, G, G]
+  }
   std::vector<int64_t> row_frame(static_cast<size_t>(S), layout_.frames);
   for (int64_t i = layout_.video_begin(); i < layout_.video_end(); ++i) {
     row_frame[static_cast<size_t>(i)] = (i - layout_.video_begin()) / layout_.tokens_per_frame();
@@ -215,12 +232,14 @@ void LayerMeasurer::measure_head(const at::Tensor& q, const at::Tensor& k, const
         reference = restricted_output(at::ones({n, G}, m.options()), Y, m);  // [n, D]
         ref_acc.add_(reference.square().sum());
       }
-      for (int64_t c = 0; c < C; ++c) {
-        const auto cu = static_cast<size_t>(c);
-        if (order_of_[cu] != o || full_[cu] || layouts_[cu].skip) continue;  // exact 0 and 1: set below
-        const at::Tensor W = ds.masks[c].index_select(0, qb);  // [n, G]
-        err_acc[c].add_((restricted_output(W, Y, m) - reference).square().sum());
-      }
+      if (candidates_of_[o].empty()) continue;
+      // Every candidate of this order at once: W[c, i, kb] = 1 when c computes block kb for row i's query block.
+      const at::Tensor W = ds.order_masks[o].index_select(1, qb).permute({1, 0, 2});  // [n, Co, G]
+      const at::Tensor num = at::bmm(W, Y);                                           // [n, Co, D]
+      const at::Tensor den = at::bmm(W, m.unsqueeze(2));                              // [n, Co, 1]
+      const at::Tensor out_rows = num.div(den.clamp_min(FLT_MIN)).masked_fill_(den <= 0, 0.0);  // [n, Co, D]
+      const at::Tensor sq = (out_rows - reference.unsqueeze(1)).square().sum(at::IntArrayRef{0, 2});         // [Co]
+      err_acc.index_add_(0, ds.order_index[o], sq.to(at::kDouble));
     }
   }
 
@@ -234,8 +253,10 @@ void LayerMeasurer::measure_head(const at::Tensor& q, const at::Tensor& k, const
     const at::Tensor err = reference_errors ? err_acc.cpu() : at::Tensor();  // [C]
     for (int64_t c = 0; c < C; ++c) {
       const auto cu = static_cast<size_t>(c);
+      // Every block kept: all the mass, exactly (the sum would be 1 up to rounding); otherwise clamped, as float
+      // rounding of a near-complete layout may pass 1.
       out.recall[h * static_cast<size_t>(C) + cu] =
-          static_cast<float>(std::clamp(recall[c].item<double>(), 0.0, 1.0));  // float rounding may pass 1
+          full_[cu] ? 1.0f : static_cast<float>(std::clamp(recall[c].item<double>(), 0.0, 1.0));
       if (!reference_errors) continue;
       double e = 0.0;
       if (layouts_[cu].skip) {

@@ -88,6 +88,7 @@ class LayerMeasurer {
   std::vector<std::vector<int32_t>> orders_;  // distinct token orders; [0] is the identity (empty)
   std::vector<size_t> order_of_;              // [candidate] index into orders_
   std::vector<bool> full_;                    // [candidate] identity order and every block computed
+  std::vector<std::vector<int64_t>> candidates_of_;  // [order] the candidates computed through it (not skip/full)
   std::map<std::string, std::unique_ptr<DeviceState>> devices_;
 };
 
