@@ -21,6 +21,7 @@ struct LayerMeasurer::DeviceState {
   std::vector<at::Tensor> order;        // [orders] int64 [S] layout position → original token (undefined: identity)
   std::vector<at::Tensor> query_block;  // [orders] int64 [S] layout query block of each ORIGINAL row
   at::Tensor masks;                     // [C, G, G] fp32, 1 where the candidate computes the block
+  at::Tensor masks_f64;                 // [C, G, G] the same in fp64 (recall)
   std::vector<at::Tensor> order_masks;  // [orders] [Co, G, G] the masks of candidates_of_[o]
   std::vector<at::Tensor> order_index;  // [orders] [Co] int64 their candidate indices
   at::Tensor row_frame;                 // [S] int64 frame of each original row; F for text rows (dropped)
@@ -124,6 +125,7 @@ LayerMeasurer::DeviceState& LayerMeasurer::device_state(at::Device device) {
     }
   }
   ds->masks = masks.to(device);
+  ds->masks_f64 = ds->masks.to(at::kDouble);
   for (const std::vector<int64_t>& members : candidates_of_) {
     const at::Tensor index = int64_tensor(members, device);                    // [Co]
     ds->order_index.push_back(index);
@@ -248,7 +250,7 @@ void LayerMeasurer::measure_head(const at::Tensor& q, const at::Tensor& k, const
     std::vector<at::Tensor> per_candidate;
     for (int64_t c = 0; c < C; ++c) per_candidate.push_back(mass[order_of_[static_cast<size_t>(c)]]);
     const at::Tensor recall =
-        (at::stack(per_candidate) * ds.masks.to(at::kDouble)).sum({1, 2}).div(static_cast<double>(S)).cpu();  // [C]
+        (at::stack(per_candidate) * ds.masks_f64).sum({1, 2}).div(static_cast<double>(S)).cpu();  // [C]
     const double ref = reference_errors ? ref_acc.item<double>() : 0.0;
     const at::Tensor err = reference_errors ? err_acc.cpu() : at::Tensor();  // [C]
     for (int64_t c = 0; c < C; ++c) {
