@@ -231,17 +231,20 @@ TEST(CuptiTracer, DurationsAgreeWithCudaEvents) {
 
 TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
   SKIP_WITHOUT_CUPTI();
-  const TokenLayout tl{16, 16, 16, 0, 0, 128};  // P = 256, S = 4096
+  // Wan2.1-1.3B at 480p: F = 21, H' = 30, W' = 52 (P = 1560, S = 32760), 12 heads of 128, bf16.
+  const TokenLayout tl{21, 30, 52, 0, 0, 128};
+  constexpr int64_t kHeads = 12;
   const std::vector<BlockLayout> layouts = {
       data::compile_pattern(data::make_pattern({data::dense_component()}), tl),
-      data::compile_pattern(data::make_pattern({data::window_component(256)}), tl),
-      data::compile_pattern(data::make_pattern({data::temporal_component(32, 15)}), tl),
+      data::compile_pattern(data::make_pattern({data::window_component(2 * 1560)}), tl),
+      data::compile_pattern(data::make_pattern({data::temporal_component(1560 / 8, 20)}), tl),
       data::compile_pattern(data::make_pattern({data::skip_component()}), tl),
   };
+  const char* labels[] = {"dense", "window 2P", "temporal P/8", "skip"};
   CostMeasurementOptions o;
   o.device = at::Device(at::kCUDA, 0);
   o.dtype = at::kBFloat16;
-  o.heads = 4;
+  o.heads = kHeads;
   o.head_dim = 128;
   o.max_group = 0;  // = heads
   o.repetitions = 5;
@@ -253,27 +256,34 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
       measure_candidate_costs(layouts, o, [&](int64_t done, int64_t total) { calls.emplace_back(done, total); });
 
   const data::CostTable& t = m.table;
+  const int64_t entries = 4 * kHeads;
   EXPECT_EQ(t.source, "cupti");
   EXPECT_EQ(t.device, at::cuda::getDeviceProperties(0)->name);
   EXPECT_EQ(t.repetitions, 5);
   EXPECT_EQ(t.num_candidates, 4);
-  EXPECT_EQ(t.max_group, 4);
-  ASSERT_EQ(t.us.size(), 16u);
-  ASSERT_EQ(calls.size(), 16u);
+  EXPECT_EQ(t.max_group, kHeads);
+  ASSERT_EQ(t.us.size(), static_cast<size_t>(entries));
+  ASSERT_EQ(calls.size(), static_cast<size_t>(entries));
   for (size_t i = 0; i < calls.size(); ++i) {
     EXPECT_EQ(calls[i].first, static_cast<int64_t>(i + 1));
-    EXPECT_EQ(calls[i].second, 16);
+    EXPECT_EQ(calls[i].second, entries);
   }
-  for (int64_t g = 1; g <= 4; ++g) {
+  std::printf("  %s, [1, %lld, g, 128] bf16, median of 5 launches, us\n", t.device.c_str(),
+              static_cast<long long>(tl.seq_len()));
+  for (int64_t c = 0; c < 4; ++c) {
+    std::printf("  %-13s (density %.3f):", labels[c], layouts[static_cast<size_t>(c)].block_density());
+    for (int64_t g = 1; g <= kHeads; ++g) std::printf(" %8.1f", t.time_us(c, g));
+    std::printf("\n");
+  }
+  for (int64_t g = 1; g <= kHeads; ++g) {
     SCOPED_TRACE("group size " + std::to_string(g));
-    std::printf("  g = %lld: dense %8.1f us  window %8.1f us  temporal %8.1f us  skip %.1f us\n",
-                static_cast<long long>(g), t.time_us(0, g), t.time_us(1, g), t.time_us(2, g), t.time_us(3, g));
     EXPECT_EQ(t.time_us(3, g), 0.0) << "skip launches nothing";
     EXPECT_GT(t.time_us(1, g), 0.0);
     EXPECT_GT(t.time_us(2, g), 0.0);
     EXPECT_GT(t.time_us(0, g), t.time_us(1, g)) << "dense (density 1) costs more than a window (density "
                                                 << layouts[1].block_density() << ")";
   }
+  EXPECT_GT(t.time_us(0, kHeads), 4.0 * t.time_us(0, 1)) << "12 dense heads cost more than 4 times one";
 
   // Records: every one tagged with a measured (candidate, group size), none for skip, in launch order, and each
   // unpermuted entry's median recomputable from its records (one kernel per launch).
@@ -285,7 +295,7 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
     ASSERT_GE(r.candidate, 0);
     ASSERT_LE(r.candidate, 2) << "skip has no records";
     ASSERT_GE(r.group_size, 1);
-    ASSERT_LE(r.group_size, 4);
+    ASSERT_LE(r.group_size, kHeads);
     EXPECT_EQ(r.grid_y, r.group_size);
     EXPECT_GT(r.end_ns, r.start_ns);
     if (i > 0) {
@@ -293,7 +303,7 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
     }
     per_entry[{r.candidate, r.group_size}].push_back(static_cast<double>(r.end_ns - r.start_ns) / 1e3);
   }
-  EXPECT_EQ(per_entry.size(), 12u);
+  EXPECT_EQ(per_entry.size(), static_cast<size_t>(3 * kHeads));
   for (const auto& [entry, us] : per_entry) {
     const auto [c, g] = entry;
     const size_t kernels_per_launch = (c == 2 && hopper) ? 2 : 1;  // the temporal layout's permute pre-pass
