@@ -4,8 +4,9 @@
 //
 // On a CUDA device (a build with the kernels and CUPTI): every candidate layout is launched through the same
 // block-sparse kernel the runtime uses, on random q/k/v of the profiled shape, `repetitions` times per group size
-// after a warm-up; the CUPTI Activity API records every kernel; the table entry is the median duration of the
-// candidate's attention-kernel records (CostTable::source = "cupti"). Without a device, or in a build without
+// after a warm-up; the CUPTI Activity API records every kernel; a launch's time is the sum of the durations of all
+// its kernels (a permuted layout's permute pre-pass and the attention kernel), and the table entry is the median over
+// the launches (CostTable::source = "cupti"; docs/PROFILER.md "Kernel cost"). Without a device, or in a build without
 // CUPTI, each launch of the CPU path is timed by the wall clock instead (source = "cpu-wallclock") — good for
 // tests and for a relative picture on the CPU, not for GPU plans.
 
