@@ -43,7 +43,9 @@ TEST(DemoWords, VectorsAreFixedAndDistinct) {
       ++n;
     }
     for (const DemoWord& u : demo_vocabulary()) {
-      if (&u != &w) EXPECT_NE(v, demo_word_vector(u.text, 64)) << w.text << " vs " << u.text;
+      if (&u != &w) {
+        EXPECT_NE(v, demo_word_vector(u.text, 64)) << w.text << " vs " << u.text;
+      }
     }
   }
   EXPECT_EQ(demo_vocabulary().size(), 19u);
