@@ -5,12 +5,10 @@
 #include <ATen/ATen.h>
 
 #include <set>
-#include <span>
 #include <stdexcept>
 
 #include "svdit/runtime/sparse_attention_cuda.h"
 #include "svdit/data/error.h"
-#include "svdit/kernels/cpu/sparse_attention.h"
 
 namespace svdit::runtime {
 
@@ -136,22 +134,17 @@ at::Tensor SparsePlanAttention::sparse_layer(const at::Tensor& q, const at::Tens
                                          dl->layouts.block_size);  // [B, S, H, D]
   }
 
-  // CPU: the reference on fp32 [B, H, S, D] (fp64 accumulation), back to [B, S, H, D] in q's dtype.
-  const int64_t B = q.size(0), S = q.size(1), H = q.size(2), D = q.size(3);
-  const at::Tensor qh = q.transpose(1, 2).to(at::kFloat).contiguous();  // [B, H, S, D]
-  const at::Tensor kh = k.transpose(1, 2).to(at::kFloat).contiguous();  // [B, H, S, D]
-  const at::Tensor vh = v.transpose(1, 2).to(at::kFloat).contiguous();  // [B, H, S, D]
-  at::Tensor out = at::empty({B, H, S, D}, qh.options());                // [B, H, S, D]
-  at::Tensor lse = at::empty({B, H, S}, qh.options());                   // [B, H, S]
-  const kernels::cpu::AttentionShape shape{B, H, S, D};
-  auto span_of = [](const at::Tensor& t) {
-    return std::span<const float>(t.const_data_ptr<float>(), static_cast<size_t>(t.numel()));
-  };
-  kernels::cpu::sparse_attention(span_of(qh), span_of(kh), span_of(vh), shape,
-                                 std::span<const data::BlockLayout* const>(lp.layouts.data(), lp.layouts.size()),
-                                 std::span<float>(out.data_ptr<float>(), static_cast<size_t>(out.numel())),
-                                 std::span<float>(lse.data_ptr<float>(), static_cast<size_t>(lse.numel())));
-  return out.transpose(1, 2).to(q.scalar_type());  // [B, S, H, D]
+  // CPU: ATen GEMMs over each query block's key blocks (sparse_attention_cpu.h).
+  std::vector<const CpuBlockIndex*> heads;
+  {
+    const std::lock_guard<std::mutex> lock(device_mutex_);
+    for (const data::BlockLayout* layout : lp.layouts) {
+      auto& slot = cpu_indices_[layout];
+      if (!slot) slot = std::make_unique<CpuBlockIndex>(*layout);
+      heads.push_back(slot.get());
+    }
+  }
+  return sparse_attention_cpu(q, k, v, heads);  // [B, S, H, D]
 }
 
 }  // namespace svdit::runtime

@@ -8,7 +8,7 @@
 //     no plan computes;
 //   - every head skip                            → zeros;
 //   - otherwise                                  → one block-sparse launch for the whole layer, each head with
-//     its own layout (svdit_kernels_cuda on GPU, the CPU reference on CPU). Heads that share a pattern share one
+//     its own layout (svdit_kernels_cuda on GPU, sparse_attention_cpu.h's ATen path on CPU). Heads that share a pattern share one
 //     compiled layout; the packed per-layer arrays are built and uploaded once and reused at every step.
 
 #include <cstdint>
@@ -23,6 +23,7 @@
 #include "svdit/data/block_layout.h"
 #include "svdit/data/plan.h"
 #include "svdit/runtime/attention_backend.h"
+#include "svdit/runtime/sparse_attention_cpu.h"
 #include "svdit/runtime/wan_config.h"
 
 namespace svdit::runtime {
@@ -69,6 +70,7 @@ class SparsePlanAttention final : public AttentionBackend {
   std::vector<LayerPlan> layer_plans_;             // [entry × layer]
   std::mutex device_mutex_;
   std::map<size_t, std::unique_ptr<DeviceLayer>> device_layers_;  // key: entry × layers + layer
+  std::map<const data::BlockLayout*, std::unique_ptr<CpuBlockIndex>> cpu_indices_;  // built on first CPU use
 };
 
 // True when this build can run sparse layers on CUDA tensors (svdit_kernels_cuda was built).
