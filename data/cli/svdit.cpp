@@ -26,6 +26,8 @@ constexpr Verb kVerbs[] = {
     {"compare", "PSNR/SSIM between two generated outputs"},
     {"bench", "benchmark kernels and DiT steps, dense vs sparse"},
     {"inspect", "print a readable summary of a profile, plan or safetensors file"},
+    {"train-demo", "train the demo model on procedural videos (data/samples/demo/)"},
+    {"demo-video", "render the demo model's procedural training videos for a prompt (PNG strip)"},
 };
 
 std::filesystem::path own_directory() {
