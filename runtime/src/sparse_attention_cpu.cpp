@@ -3,10 +3,12 @@
 #include "svdit/runtime/sparse_attention_cpu.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace svdit::runtime {
 
@@ -41,6 +43,14 @@ at::Tensor sparse_attention_cpu(const at::Tensor& q, const at::Tensor& k, const 
   const int64_t S = q.size(1), D = q.size(3);
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   at::Tensor out = at::zeros(q.sizes(), q.options().dtype(at::kFloat));  // [B, S, H, D]
+
+  // Per sparse head, q/k/v in layout order and an output buffer; dense heads go to SDPA right away.
+  struct SparseHead {
+    const CpuBlockIndex* index;
+    int64_t head;
+    at::Tensor q, k, v, out;  // [B, S, D] in layout order
+  };
+  std::vector<SparseHead> sparse;
   for (size_t h = 0; h < heads.size(); ++h) {
     const CpuBlockIndex& index = *heads[h];
     const data::BlockLayout& layout = index.layout();
@@ -62,22 +72,35 @@ at::Tensor sparse_attention_cpu(const at::Tensor& q, const at::Tensor& k, const 
       kh = kh.index_select(1, index.order());
       vh = vh.index_select(1, index.order());
     }
-    at::Tensor oh = at::zeros_like(qh);  // [B, S, D] in layout order
-    const int64_t b = layout.block_size;
-    for (int64_t qb = 0; qb < layout.num_blocks; ++qb) {
-      const at::Tensor& keys = index.keys(qb);  // [n]
-      if (keys.numel() == 0) continue;         // a query block with no keys outputs zero (as the kernels do)
-      const int64_t rows = std::min(b, S - qb * b);
-      const at::Tensor qi = qh.narrow(1, qb * b, rows);                      // [B, rows, D]
-      const at::Tensor kg = kh.index_select(1, keys);                        // [B, n, D]
-      const at::Tensor vg = vh.index_select(1, keys);                        // [B, n, D]
+    sparse.push_back({&index, head, qh.contiguous(), kh.contiguous(), vh.contiguous(), at::zeros_like(qh)});
+  }
+
+  // One parallel loop over every (sparse head, query block): the small GEMMs inside run single-threaded, which
+  // on a few cores is far cheaper than a thread-pool hand-off for each of them. Each task writes its own rows.
+  std::vector<std::pair<size_t, int64_t>> tasks;  // (sparse head, query block)
+  for (size_t i = 0; i < sparse.size(); ++i) {
+    for (int64_t qb = 0; qb < sparse[i].index->layout().num_blocks; ++qb) tasks.emplace_back(i, qb);
+  }
+  at::parallel_for(0, static_cast<int64_t>(tasks.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const auto [i, qb] = tasks[static_cast<size_t>(t)];
+      const SparseHead& sh = sparse[i];
+      const at::Tensor& keys = sh.index->keys(qb);  // [n]
+      if (keys.numel() == 0) continue;              // a query block with no keys outputs zero (as the kernels do)
+      const int64_t b = sh.index->layout().block_size, rows = std::min(b, S - qb * b);
+      const at::Tensor qi = sh.q.narrow(1, qb * b, rows);                               // [B, rows, D]
+      const at::Tensor kg = sh.k.index_select(1, keys);                                 // [B, n, D]
+      const at::Tensor vg = sh.v.index_select(1, keys);                                 // [B, n, D]
       const at::Tensor p = at::softmax(at::bmm(qi, kg.transpose(1, 2)).mul_(scale), -1);  // [B, rows, n]
-      oh.narrow(1, qb * b, rows).copy_(at::bmm(p, vg));                      // [B, rows, D]
+      sh.out.narrow(1, qb * b, rows).copy_(at::bmm(p, vg));                             // [B, rows, D]
     }
-    if (index.order().defined()) {  // back to token order
-      out.select(2, head).index_copy_(1, index.order(), oh);
+  });
+
+  for (const SparseHead& sh : sparse) {
+    if (sh.index->order().defined()) {  // back to token order
+      out.select(2, sh.head).index_copy_(1, sh.index->order(), sh.out);
     } else {
-      out.select(2, head).copy_(oh);
+      out.select(2, sh.head).copy_(sh.out);
     }
   }
   return out.to(q.scalar_type());
