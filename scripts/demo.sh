@@ -8,14 +8,24 @@
 #   generate sample one prompt dense and with the plan (PNG frames beside the latents)
 #   compare  PSNR/SSIM of the sparse video against the dense one, and the measured speed ratio
 #
-# Everything lands in <build>/demo/. On the 2-core CPU of CI this takes about 2 minutes after the build; with a
-# GPU (build with CUDA) add --device cuda to the svdit commands below to run the kernels there.
+# Everything lands in <build>/demo/. On an idle 2-core CPU this takes about 2 minutes after the build.
+#
+#   scripts/demo.sh [build.sh options]            set up, build into build/, run on the CPU
+#   scripts/demo.sh --bin DIR [--device cuda]     run with the executables already built in DIR (no setup, no
+#                                                 build; e.g. build-gpu/bin after scripts/gpu-check.sh), on DIR/../demo
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$repo/scripts/setup.sh"
-"$repo/scripts/build.sh" "$@"
-bin="${SVDIT_BUILD_DIR:-$repo/build}/bin"
-out="${SVDIT_BUILD_DIR:-$repo/build}/demo"
+bin="" device=(--device auto)
+if [[ ${1:-} == --bin ]]; then
+  bin=$(cd "$2" && pwd); shift 2
+  if [[ ${1:-} == --device ]]; then device=(--device "$2"); shift 2; fi
+  out="$bin/../demo"
+else
+  "$repo/scripts/setup.sh"
+  "$repo/scripts/build.sh" "$@"
+  bin="${SVDIT_BUILD_DIR:-$repo/build}/bin"
+  out="${SVDIT_BUILD_DIR:-$repo/build}/demo"
+fi
 mkdir -p "$out"
 
 echo
@@ -29,13 +39,13 @@ fi
 
 model="$repo/data/samples/demo/model.safetensors"
 video=(--frames 12 --height 64 --width 96 --steps 20 --shift 3 --guidance 3)
-threads=(--threads "$(nproc)")
+run=(--threads "$(nproc)" "${device[@]}")
 prompt="blue square slide stripes pan"
 
 echo
 echo "== svdit profile (demo model, 3 prompts, 20 steps, every 4th step profiled)"
 rm -f "$out/profile.h5" "$out/profile.h5.partial"
-"$bin/svdit" profile --weights "$model" "${video[@]}" "${threads[@]}" --block-size 64 --profile-steps every:4 \
+"$bin/svdit" profile --weights "$model" "${video[@]}" "${run[@]}" --block-size 64 --profile-steps every:4 \
   --prompt "red circle bounce checker static" --prompt "$prompt" --prompt "green ring pulse dots pan" \
   --out "$out/profile.h5"
 echo
@@ -48,9 +58,9 @@ echo "== svdit search profile.h5 --objective time-budget --speedup 2 --out plan.
 
 echo
 echo "== svdit generate \"$prompt\": dense, then with plan.json"
-"$bin/svdit" generate --weights "$model" "${video[@]}" "${threads[@]}" --prompt "$prompt" --quiet \
+"$bin/svdit" generate --weights "$model" "${video[@]}" "${run[@]}" --prompt "$prompt" --quiet \
   --out "$out/dense.safetensors" 2>&1 | tee "$out/dense.log" | grep -E "^(attention|wrote)"
-"$bin/svdit" generate --weights "$model" "${video[@]}" "${threads[@]}" --prompt "$prompt" --quiet \
+"$bin/svdit" generate --weights "$model" "${video[@]}" "${run[@]}" --prompt "$prompt" --quiet \
   --plan "$out/plan.json" --out "$out/sparse.safetensors" 2>&1 | tee "$out/sparse.log" | grep -E "^(attention|wrote)"
 
 echo
