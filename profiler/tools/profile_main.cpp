@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "svdit/data/pattern.h"
@@ -15,6 +14,7 @@
 #include "svdit/profiler/step_selection.h"
 #include "svdit/runtime/cli_args.h"
 #include "svdit/runtime/device.h"
+#include "svdit/runtime/model_args.h"
 #include "svdit/runtime/text_embeddings.h"
 #include "svdit/runtime/wan_model.h"
 
@@ -33,9 +33,7 @@ rt::ArgParser make_parser() {
       "frame-to-frame attention maps; then times every candidate's kernel (CUPTI on a GPU, CPU wall clock\n"
       "otherwise). Writes a profile (docs/FORMATS.md) slice by slice into PROFILE.h5.partial and renames it over\n"
       "PROFILE.h5 when complete; --resume continues an interrupted run. See docs/PROFILER.md.");
-  p.option("weights", "PATH", "checkpoint: .safetensors, *.safetensors.index.json or a directory");
-  p.option("random-weights", "CONFIG", "random weights instead: a preset (1.3B, 14B) or a config.json");
-  p.option("weights-seed", "N", "seed of --random-weights", "0");
+  rt::add_model_options(p);
   p.option("prompt", "PROMPT", "a prompt (repeatable): the text for a model with a text encoder (the demo model), "
                                "otherwise an embeddings file FILE[:KEY]");
   p.option("negative-prompt", "PROMPT", "the unconditional branch's prompt, same form (default: empty, zero rows)");
@@ -77,30 +75,15 @@ std::string mib(int64_t bytes) {
 int run(const rt::ArgParser& args) {
   if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
   if (!args.positional().empty()) throw rt::UsageError("svdit profile: unexpected argument " + args.positional()[0]);
-  if (args.has("weights") == args.has("random-weights")) {
-    throw rt::UsageError("svdit profile: give exactly one of --weights and --random-weights");
-  }
   if (!args.has("out")) throw rt::UsageError("svdit profile: --out PROFILE.h5 is required");
   const std::vector<std::string> prompt_specs = args.get_all("prompt");
   if (prompt_specs.empty()) throw rt::UsageError("svdit profile: give at least one --prompt");
 
   const at::Device device = rt::parse_device(args.get("device"));
   const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
-  std::unique_ptr<rt::WanModel> model;
-  std::string weights_label;
-  if (args.has("weights")) {
-    rt::LoadedModel loaded = rt::load_wan_model(args.get("weights"), weight_options);
-    model = std::move(loaded.model);
-    weights_label = args.get("weights");
-  } else {
-    const std::string spec = args.get("random-weights");
-    const std::optional<rt::WanConfig> preset = rt::preset_config(spec);
-    const rt::WanConfig config = preset ? *preset : rt::read_config(spec);
-    const uint64_t seed = args.get_u64("weights-seed");
-    model = std::make_unique<rt::WanModel>(config, rt::random_state_dict(config, weight_options, seed),
-                                           "random weights (" + spec + ")");
-    weights_label = "random (" + spec + ", seed " + std::to_string(seed) + ")";
-  }
+  const rt::ModelFromArgs loaded = rt::model_from_args(args, weight_options);
+  const std::unique_ptr<rt::WanModel>& model = loaded.model;
+  const std::string& weights_label = loaded.label;
   const rt::WanConfig& config = model->config();
   const rt::VideoGeometry geometry =
       rt::video_geometry(config, args.get_int("frames"), args.get_int("height"), args.get_int("width"));

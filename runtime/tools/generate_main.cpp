@@ -15,6 +15,7 @@
 #include "svdit/runtime/cli_args.h"
 #include "svdit/runtime/device.h"
 #include "svdit/runtime/latents_file.h"
+#include "svdit/runtime/model_args.h"
 #include "svdit/runtime/pixel_decoder.h"
 #include "svdit/runtime/progress_bar.h"
 #include "svdit/runtime/sampling.h"
@@ -35,9 +36,7 @@ rt::ArgParser make_parser() {
                   "config declares a pixel decoder also get PNG frames (<out>_frame_NNNN.png). Text conditioning\n"
                   "comes precomputed (umT5 is out of scope): a safetensors file with [tokens, text_dim]; a model whose\n"
                   "config names a text encoder (the demo model: \"demo-words\") takes --prompt as text.");
-  p.option("weights", "PATH", "checkpoint: .safetensors, *.safetensors.index.json or a directory (config.json beside it is used)");
-  p.option("random-weights", "CONFIG", "random weights instead: a preset (1.3B, 14B) or a config.json");
-  p.option("weights-seed", "N", "seed of --random-weights", "0");
+  rt::add_model_options(p);
   p.option("plan", "PLAN.json", "sparse attention plan (svdit search); without it attention is dense");
   p.option("frames", "N", "video frames (1 + 4k for Wan's VAE)", "81");
   p.option("height", "PX", "video height in pixels", "480");
@@ -72,25 +71,9 @@ int run(const rt::ArgParser& args) {
   const at::Device device = rt::parse_device(args.get("device"));
   const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
 
-  std::unique_ptr<rt::WanModel> model;
-  std::string weights_label;
-  if (args.has("weights") == args.has("random-weights")) {
-    throw rt::UsageError("svdit generate: give exactly one of --weights and --random-weights");
-  }
-  if (args.has("weights")) {
-    rt::LoadedModel loaded = rt::load_wan_model(args.get("weights"), weight_options);
-    model = std::move(loaded.model);
-    weights_label = args.get("weights") + " (" + rt::to_string(loaded.naming) + " names, config " +
-                    loaded.config_source + ")";
-  } else {
-    const std::string spec = args.get("random-weights");
-    const std::optional<rt::WanConfig> preset = rt::preset_config(spec);
-    rt::WanConfig config = preset ? *preset : rt::read_config(spec);
-    const uint64_t seed = args.get_u64("weights-seed");
-    model = std::make_unique<rt::WanModel>(config, rt::random_state_dict(config, weight_options, seed),
-                                           "random weights (" + spec + ")");
-    weights_label = "random (" + spec + ", seed " + std::to_string(seed) + ")";
-  }
+  const rt::ModelFromArgs loaded = rt::model_from_args(args, weight_options);
+  const std::unique_ptr<rt::WanModel>& model = loaded.model;
+  const std::string& weights_label = loaded.label;
   const rt::WanConfig& config = model->config();
   const rt::VideoGeometry geometry =
       rt::video_geometry(config, args.get_int("frames"), args.get_int("height"), args.get_int("width"));
