@@ -2,14 +2,12 @@
 // Shared by the demo tests: a tiny demo-shaped config (48 channels, pixel-unshuffle, demo-words; dim 32, 2 heads ×
 // 16, 2 layers) with a 4-frame 16×24 video (4×2×3 tokens), fast training options, and a fresh temporary directory.
 
-#include <ftw.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "svdit/demo/trainer.h"
 #include "svdit/runtime/wan_config.h"
 
@@ -43,24 +41,8 @@ inline TrainOptions tiny_options() {
   return o;
 }
 
-// Removes a tree with nftw (std::filesystem::remove_all crashes in binaries linked with the PyPI LibTorch).
-inline void remove_tree(const std::filesystem::path& dir) {
-  ::nftw(
-      dir.c_str(), [](const char* path, const struct stat*, int, struct FTW*) { return std::remove(path); }, 16,
-      FTW_DEPTH | FTW_PHYS);
-}
+using svdit::testing::remove_tree;
 
-inline std::filesystem::path test_dir() {
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = std::string("svdit_demo_") + info->test_suite_name() + "_" + info->name() + "_" +
-                     std::to_string(::getpid());
-  for (char& ch : name) {
-    if (ch == '/') ch = '_';
-  }
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
-  remove_tree(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+inline std::filesystem::path test_dir() { return svdit::testing::test_dir("svdit_demo"); }
 
 }  // namespace svdit::demo::test

@@ -12,6 +12,7 @@
 
 #include "runtime_test_support.h"
 #include "svdit/data/plan.h"
+#include "support/run_svdit.h"
 #include "svdit/runtime/latents_file.h"
 #include "svdit/runtime/mixed_plan.h"
 #include "svdit/runtime/text_embeddings.h"
@@ -19,23 +20,9 @@
 namespace svdit::runtime {
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& command) {
-  Result r;
-  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) r.output += buffer.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
-
-std::string bin(const std::string& name) { return std::string(SVDIT_BINARY_DIR) + "/bin/" + name; }
+using Result = svdit::testing::CommandResult;
+Result run(const std::string& command) { return svdit::testing::run_command(command); }
+std::string bin(const std::string& name) { return svdit::testing::executable(name); }
 
 class Cli : public ::testing::Test {
  protected:

@@ -3,14 +3,12 @@
 // fresh temporary directory per test, and small tensor helpers.
 
 #include <ATen/ATen.h>
-#include <ftw.h>
-#include <unistd.h>
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "svdit/runtime/wan_config.h"
 #include "svdit/runtime/wan_model.h"
 #include "svdit/runtime/wan_weights.h"
@@ -29,29 +27,9 @@ inline WanConfig small_config() {
   return c;
 }
 
-// Removes a directory tree with POSIX nftw. Not std::filesystem::remove_all: the PyPI LibTorch exports its own
-// copy of libstdc++'s filesystem functions, and its remove_all crashes on a non-empty directory once the test
-// binary's calls resolve to it.
-inline void remove_tree(const std::filesystem::path& dir) {
-  ::nftw(
-      dir.c_str(), [](const char* path, const struct stat*, int, struct FTW*) { return std::remove(path); }, 16,
-      FTW_DEPTH | FTW_PHYS);
-}
+using svdit::testing::remove_tree;
 
-// A directory under the system temp dir named after the running test, emptied first.
-inline std::filesystem::path test_dir() {
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  // The pid keeps two runs of the suite at once (two build trees, ctest -j) out of each other's files.
-  std::string name = std::string("svdit_runtime_") + info->test_suite_name() + "_" + info->name() + "_" +
-                     std::to_string(::getpid());
-  for (char& ch : name) {
-    if (ch == '/') ch = '_';
-  }
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
-  remove_tree(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+inline std::filesystem::path test_dir() { return svdit::testing::test_dir("svdit_runtime"); }
 
 inline WanModel small_model(uint64_t seed = 7) {
   const WanConfig c = small_config();

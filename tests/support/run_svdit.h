@@ -1,5 +1,5 @@
 #pragma once
-// Runs the built `svdit` launcher as a user would, for tests of the command-line tools.
+// Runs the built executables (the `svdit` launcher, or any tool) as a user would, for tests of the command-line tools.
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -13,11 +13,13 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// `build/bin/svdit ARGS 2>&1`; ARGS is passed through the shell as written.
-inline CommandResult run_svdit(const std::string& args) {
-  const std::string command = std::string(SVDIT_BINARY_DIR) + "/bin/svdit " + args + " 2>&1";
+// Path of a built executable: build/bin/NAME.
+inline std::string executable(const std::string& name) { return std::string(SVDIT_BINARY_DIR) + "/bin/" + name; }
+
+// `COMMAND 2>&1` through the shell, as written.
+inline CommandResult run_command(const std::string& command) {
   CommandResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
   size_t n = 0;
@@ -26,5 +28,8 @@ inline CommandResult run_svdit(const std::string& args) {
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
+
+// `build/bin/svdit ARGS 2>&1`; ARGS is passed through the shell as written.
+inline CommandResult run_svdit(const std::string& args) { return run_command(executable("svdit") + " " + args); }
 
 }  // namespace svdit::testing
