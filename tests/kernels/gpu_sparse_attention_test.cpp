@@ -15,6 +15,7 @@
 #include <limits>
 #include <random>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -180,7 +181,7 @@ struct KernelRun {
 
 KernelRun run_kernel(const Inputs& in, const sk::PackedLayouts& packed, sk::AttentionBackend backend,
                      const at::Tensor& row_begin, const at::Tensor& key_blocks, const at::Tensor& order,
-                     int variant = 0) {
+                     const sk::KernelDebug& debug = {}) {
   KernelRun r;
   // Poisoned: a row the kernel forgets stays NaN and fails the comparison.
   r.out = at::full(in.q.sizes(), std::numeric_limits<float>::quiet_NaN(), in.q.options());
@@ -206,7 +207,7 @@ KernelRun run_kernel(const Inputs& in, const sk::PackedLayouts& packed, sk::Atte
   p.key_blocks = key_blocks.numel() ? key_blocks.data_ptr<int32_t>() : nullptr;
   p.order = order.numel() ? order.data_ptr<int32_t>() : nullptr;
   p.backend = backend;
-  p.variant = variant;
+  p.debug = debug;
   EXPECT_EQ(sk::sparse_attention_forward(p, nullptr), backend);
   SVDIT_CUDA_CHECK(cudaDeviceSynchronize());
   return r;
@@ -315,9 +316,9 @@ TEST(GpuSparseAttentionStrides, HeadMajorEqualsTokenMajor) {
 }
 
 // The Hopper producer loads a warp's 32 rows by TMA when they are consecutive tokens; other rows (permuted heads)
-// are copied into layout order by a pre-pass and loaded by TMA from there, or, with variant bit 6 (64), gathered
-// with cp.async in the kernel. Variant bit 5 (32) requires the TMA path (throws if no tensor map could be built),
-// bit 4 (16) turns TMA off: all three put the same bytes in shared memory, so outputs and lse must be
+// are copied into layout order by a pre-pass and loaded by TMA from there, or, with KernelDebug::no_permute_prepass,
+// gathered with cp.async in the kernel. LoadPath::tma_required requires the TMA path (throws if no tensor map could
+// be built), cp_async_only turns TMA off: all three put the same bytes in shared memory, so outputs and lse must be
 // bit-identical, and the TMA run must pass the reference check. Layers: unpermuted heads only (order == null: every tile by TMA, partial last blocks
 // zero-filled by the tensor map), and mixed layers where permuted heads (gathered; text rows of a temporal head
 // are runs, so TMA and gather meet inside one tile) share the launch with unpermuted ones, 7 key blocks per row
@@ -345,11 +346,13 @@ TEST(GpuSparseAttentionHopperTma, TmaEqualsGather) {
         const Inputs in = make_inputs(c, layouts, head_dim, dtype, seed);
         const at::Tensor row_begin = device_ints(packed.row_begin), key_blocks = device_ints(packed.key_blocks),
                          order = device_ints(packed.order);
-        const KernelRun tma = run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 32);
-        const KernelRun gather =
-            run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 16);
-        const KernelRun tma_gather =
-            run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order, 32 | 64);
+        using LoadPath = sk::KernelDebug::LoadPath;
+        const KernelRun tma = run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order,
+                                         {.load = LoadPath::tma_required});
+        const KernelRun gather = run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks, order,
+                                            {.load = LoadPath::cp_async_only});
+        const KernelRun tma_gather = run_kernel(in, packed, sk::AttentionBackend::hopper, row_begin, key_blocks,
+                                                order, {.load = LoadPath::tma_required, .no_permute_prepass = true});
         check_against_references(in, tma);
         EXPECT_TRUE(at::equal(tma.out, gather.out)) << "TMA and gather outputs differ";
         EXPECT_TRUE(at::equal(tma.lse, gather.lse)) << "TMA and gather lse differ";
@@ -358,6 +361,29 @@ TEST(GpuSparseAttentionHopperTma, TmaEqualsGather) {
       }
     }
   }
+}
+
+// The torch op's `int variant` keeps its bit meanings (kernels/bench/bench_sparse_attention.py --variants); a host
+// function, so this runs without a device too.
+TEST(KernelDebugFromVariantBits, KeepsTheBitMeanings) {
+  using LoadPath = sk::KernelDebug::LoadPath;
+  const sk::KernelDebug none = sk::debug_from_variant_bits(0);
+  EXPECT_EQ(none.load, LoadPath::automatic);
+  EXPECT_FALSE(none.skip_loads);
+  EXPECT_FALSE(none.no_permute_prepass);
+  EXPECT_TRUE(sk::debug_from_variant_bits(8).skip_loads);
+  EXPECT_EQ(sk::debug_from_variant_bits(8).load, LoadPath::automatic);
+  EXPECT_EQ(sk::debug_from_variant_bits(16).load, LoadPath::cp_async_only);
+  EXPECT_EQ(sk::debug_from_variant_bits(32).load, LoadPath::tma_required);
+  const sk::KernelDebug tma_gather = sk::debug_from_variant_bits(32 | 64);
+  EXPECT_EQ(tma_gather.load, LoadPath::tma_required);
+  EXPECT_TRUE(tma_gather.no_permute_prepass);
+  EXPECT_FALSE(tma_gather.skip_loads);
+  EXPECT_FALSE(sk::debug_from_variant_bits(16).no_permute_prepass);
+  EXPECT_THROW(sk::debug_from_variant_bits(16 | 32), std::invalid_argument);  // no TMA and TMA required
+  EXPECT_THROW(sk::debug_from_variant_bits(1), std::invalid_argument);        // not a known bit
+  EXPECT_THROW(sk::debug_from_variant_bits(128), std::invalid_argument);
+  EXPECT_THROW(sk::debug_from_variant_bits(-1), std::invalid_argument);
 }
 
 // Small mixed layer through every backend and block size: what scripts/gpu-check.sh runs under compute-sanitizer.

@@ -1,5 +1,6 @@
 // Host-side entry point of the block-sparse attention engine: checks the parameters once (the kernels trust
-// them), picks the backend for the device and launches the instantiation for (head_dim, dtype).
+// them), picks the backend for the device and launches the instantiation for (head_dim, dtype) through
+// static_switch.h.
 
 #include "svdit/kernels/cuda/sparse_attention.h"
 
@@ -10,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "launchers.h"
+#include "launch_templates.h"
+#include "static_switch.h"
 #include "svdit/kernels/cuda/cuda_check.h"
 
 namespace svdit::kernels {
@@ -93,7 +95,9 @@ AttentionBackend resolve_backend(const SparseAttentionParams& p) {
 
 AttentionBackend sparse_attention_forward(const SparseAttentionParams& params, cudaStream_t stream) {
   SparseAttentionParams p = params;
-  if (p.head_dim != 64 && p.head_dim != 128) invalid("head_dim " + std::to_string(p.head_dim) + " (expected 64 or 128)");
+  if (!detail::is_supported_head_dim(p.head_dim)) {
+    invalid("head_dim " + std::to_string(p.head_dim) + " (expected 64 or 128)");
+  }
   if (p.batch <= 0 || p.heads <= 0 || p.seq_len <= 0) {
     invalid("B, H, S must be positive (got " + std::to_string(p.batch) + ", " + std::to_string(p.heads) + ", " +
             std::to_string(p.seq_len) + ")");
@@ -111,22 +115,15 @@ AttentionBackend sparse_attention_forward(const SparseAttentionParams& params, c
   if (p.scale == 0.0f) p.scale = 1.0f / std::sqrt(static_cast<float>(p.head_dim));
 
   const AttentionBackend backend = resolve_backend(p);
-  const bool bf16 = p.dtype == ScalarType::bf16;
-  if (backend == AttentionBackend::portable) {
-    if (p.head_dim == 64) {
-      bf16 ? detail::launch_portable_hd64_bf16(p, stream) : detail::launch_portable_hd64_fp16(p, stream);
+  detail::switch_head_dim_and_dtype(p.head_dim, p.dtype, [&]<int kHeadDim, typename Element>() {
+    if (backend == AttentionBackend::portable) {
+      detail::launch_portable<kHeadDim, Element>(p, stream);
     } else {
-      bf16 ? detail::launch_portable_hd128_bf16(p, stream) : detail::launch_portable_hd128_fp16(p, stream);
-    }
-  } else {
 #ifdef SVDIT_HAVE_SM90A
-    if (p.head_dim == 64) {
-      bf16 ? detail::launch_hopper_hd64_bf16(p, stream) : detail::launch_hopper_hd64_fp16(p, stream);
-    } else {
-      bf16 ? detail::launch_hopper_hd128_bf16(p, stream) : detail::launch_hopper_hd128_fp16(p, stream);
-    }
+      detail::launch_hopper<kHeadDim, Element>(p, stream);
 #endif
-  }
+    }
+  });
   return backend;
 }
 

@@ -1,11 +1,8 @@
-// The hopper kernel for head_dim 64, fp16: its one explicit instantiation.
-#include "launchers.h"
-#include "sparse_attention_hopper.cuh"
+// The hopper kernel for head_dim 64, fp16: its one explicit instantiation (static_switch.h dispatches to it).
+#include "hopper/launch.cuh"
 
 namespace svdit::kernels::detail {
 
-void launch_hopper_hd64_fp16(const SparseAttentionParams& p, cudaStream_t stream) {
-  launch_hopper<64, __half>(p, stream);
-}
+template void launch_hopper<64, __half>(const SparseAttentionParams& p, cudaStream_t stream);
 
 }  // namespace svdit::kernels::detail

@@ -80,7 +80,7 @@ std::tuple<at::Tensor, at::Tensor> sparse_attention(const at::Tensor& q, const a
   p.key_blocks = key_blocks.numel() > 0 ? key_blocks.data_ptr<int32_t>() : nullptr;
   p.order = permuted ? order->data_ptr<int32_t>() : nullptr;
   p.backend = parse_backend(backend);
-  p.variant = static_cast<int>(variant);  // benchmarking only
+  p.debug = debug_from_variant_bits(static_cast<int>(variant));  // benchmarking and tests only
   sparse_attention_forward(p, at::cuda::getCurrentCUDAStream());
   return {out, lse};
 }

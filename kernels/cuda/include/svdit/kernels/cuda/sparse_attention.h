@@ -29,6 +29,24 @@ enum class AttentionBackend {
 
 const char* to_string(AttentionBackend backend);
 
+// Knobs of the Hopper backend for benchmarks and tests only (docs/KERNELS.md); the portable backend ignores them.
+// Every setting but skip_loads gives bit-identical output (tested); the default is what real use runs.
+struct KernelDebug {
+  enum class LoadPath {
+    automatic,      // TMA wherever the tensor maps can be built, else every tile gathered by cp.async
+    cp_async_only,  // no TMA: every tile gathered by 16-byte cp.async (the v5 producer)
+    tma_required,   // TMA; throws std::invalid_argument if the tensor maps cannot be built (the path cannot vanish)
+  };
+  LoadPath load = LoadPath::automatic;
+  bool skip_loads = false;          // the producer copies nothing: WRONG output on stale shared memory; times the math
+  bool no_permute_prepass = false;  // rows of permuted heads gathered by cp.async in the kernel, no pre-pass
+};
+
+// The torch op's `int variant` argument as a KernelDebug: 8 skip_loads, 16 load = cp_async_only, 32 load =
+// tma_required, 64 no_permute_prepass (bits may be combined, 0 = the default). Throws std::invalid_argument on other
+// bits and on 16 | 32 (no path is both).
+KernelDebug debug_from_variant_bits(int bits);
+
 // Element strides of a 4-D tensor whose last (head_dim) dimension is contiguous.
 struct Strides {
   int64_t batch = 0;
@@ -58,12 +76,7 @@ struct SparseAttentionParams {
 
   float scale = 0.0f;  // 0 means 1/√head_dim
   AttentionBackend backend = AttentionBackend::automatic;
-  // Benchmarking and tests only (docs/KERNELS.md); 0 for real use. Bit 3 (8): the Hopper producer copies nothing,
-  // so the kernel computes on stale shared memory (WRONG output) — it isolates the cost of the load path.
-  // Bit 4 (16): Hopper without TMA (every tile gathered by cp.async, the pre-TMA kernel). Bit 5 (32): Hopper with
-  // TMA required (throws std::invalid_argument if the tensor maps cannot be built). Bit 6 (64): Hopper without the
-  // permute pre-pass (rows of permuted heads gathered by cp.async in the kernel). Bits 4/5/6 give identical output.
-  int variant = 0;
+  KernelDebug debug;  // benchmarking and tests only; the default is what real use runs
 };
 
 // Validates the parameters (throws std::invalid_argument naming the field) and launches on `stream`.

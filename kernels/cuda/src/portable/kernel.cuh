@@ -6,72 +6,23 @@
 // One CTA = 128 query rows of one (batch, head) = one query block (b = 128) or two (b = 64), 8 warps of 16 rows.
 // Keys are walked in 64-row tiles: for b = 128 every listed key block is two tiles for all warps; for b = 64 the
 // CTA merges the two query blocks' sorted key lists and a warp computes a tile only if its own block lists it,
-// so the K/V tile is loaded once for both blocks.
+// so the K/V tile is loaded once for both blocks. Every thread both loads and computes (no warp specialisation),
+// so loads, math, online softmax and the epilogue stay in this one kernel body.
 
-#include <climits>
 #include <cmath>
+#include <cstdint>
 
 #include "device_utils.cuh"
-#include "svdit/kernels/cuda/cuda_check.h"
+#include "portable/kernel_traits.cuh"
+#include "portable/key_tile_walker.cuh"
 #include "svdit/kernels/cuda/sparse_attention.h"
 
 namespace svdit::kernels::detail {
 
-template <int kHeadDim>
-struct PortableConfig {
-  static constexpr int kBlockM = 128;              // query rows per CTA
-  static constexpr int kBlockN = 64;               // key rows per tile
-  static constexpr int kWarps = 8;                 // 16 query rows each
-  static constexpr int kThreads = kWarps * 32;
-  static constexpr int kChunks = kHeadDim / 8;     // 16-byte chunks per row
-  static constexpr int kQElems = kBlockM * kHeadDim;
-  static constexpr int kKVElems = kBlockN * kHeadDim;
-  static constexpr int kStages = 2;
-  static constexpr int kSmemBytes = (kQElems + 2 * kStages * kKVElems) * 2;
-};
-
-// Row-major tile in shared memory, 16-byte chunks XOR-swizzled by (row mod 8): the 8 rows an ldmatrix reads
-// at one logical chunk land in 8 different bank groups.
-template <int kChunks>
-__device__ __forceinline__ uint32_t swizzled(int row, int chunk) {
-  return static_cast<uint32_t>((row * kChunks + (chunk ^ (row & 7))) * 16);
-}
-
-// Walks the 64-row key tiles a CTA must load, with a 2-bit mask of which half of the CTA (warps 0–3: query
-// block 2t, warps 4–7: block 2t+1; b = 64 only) computes each tile.
-struct KeyTileWalker {
-  const int32_t* blocks;
-  int a, a_end, b, b_end;
-  bool wide;  // b = 128: both halves share one list
-  int sub = 0;
-
-  __device__ bool next(int& tile, unsigned& mask) {
-    if (wide) {
-      if (a >= a_end) return false;
-      tile = blocks[a] * 2 + sub;
-      mask = 3u;
-      if (++sub == 2) {
-        sub = 0;
-        ++a;
-      }
-      return true;
-    }
-    const int ka = a < a_end ? __ldg(blocks + a) : INT_MAX;
-    const int kb = b < b_end ? __ldg(blocks + b) : INT_MAX;
-    if (ka == INT_MAX && kb == INT_MAX) return false;
-    const int k = min(ka, kb);
-    mask = (ka == k ? 1u : 0u) | (kb == k ? 2u : 0u);
-    a += ka == k;
-    b += kb == k;
-    tile = k;
-    return true;
-  }
-};
-
 template <int kHeadDim, typename T>
-__global__ void __launch_bounds__(PortableConfig<kHeadDim>::kThreads)
+__global__ void __launch_bounds__(PortableKernelTraits<kHeadDim>::kThreads)
     sparse_attention_portable_kernel(const SparseAttentionParams p) {
-  using Cfg = PortableConfig<kHeadDim>;
+  using Cfg = PortableKernelTraits<kHeadDim>;
   using Traits = ElementTraits<T>;
   constexpr int kChunks = Cfg::kChunks;
   constexpr int kNTiles = Cfg::kBlockN / 8;  // n8 tiles of S per warp
@@ -288,21 +239,6 @@ __global__ void __launch_bounds__(PortableConfig<kHeadDim>::kThreads)
       }
     }
   }
-}
-
-template <int kHeadDim, typename T>
-void launch_portable(const SparseAttentionParams& p, cudaStream_t stream) {
-  using Cfg = PortableConfig<kHeadDim>;
-  auto kernel = sparse_attention_portable_kernel<kHeadDim, T>;
-  // Above 48 KB of dynamic shared memory a kernel must opt in; once per process and instantiation.
-  static const bool configured = [&] {
-    SVDIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes));
-    return true;
-  }();
-  (void)configured;
-  const dim3 grid((p.seq_len + Cfg::kBlockM - 1) / Cfg::kBlockM, p.heads, p.batch);
-  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p);
-  SVDIT_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace svdit::kernels::detail
