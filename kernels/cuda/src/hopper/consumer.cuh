@@ -15,14 +15,14 @@
 namespace svdit::kernels::detail {
 
 // cw: which 64-row half of the query block (0 or 1); warp, lane: this thread's warp (0..3) in its warpgroup and lane.
-// o_acc must hold zeros on entry; on return it and `softmax` hold the unnormalised output and the row statistics.
+// work.key_count ≥ 1. o_acc must hold zeros on entry; on return it and `softmax` hold the unnormalised output and
+// the row statistics.
 template <int kHeadDim, typename T>
 __device__ __forceinline__ void consumer_mainloop(const HopperSharedStorage<kHeadDim>& smem,
                                                   const QueryBlockWork& work, int S, int cw, int lane,
                                                   float (&o_acc)[kHeadDim / 2], HopperOnlineSoftmax<kHeadDim>& softmax) {
   using Traits = ElementTraits<T>;
   constexpr int kStages = HopperKernelTraits<kHeadDim>::kStages;
-  if (work.key_count == 0) return;
 
   auto issue_qk = [&](float (&s)[64], int stage) {
 #pragma unroll

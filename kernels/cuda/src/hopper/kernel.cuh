@@ -77,8 +77,8 @@ __global__ void __launch_bounds__(384, 1)
 #pragma unroll
     for (int i = 0; i < kHeadDim / 2; ++i) o_acc[i] = 0.0f;
     HopperOnlineSoftmax<kHeadDim> softmax(p.scale);
-    consumer_mainloop<kHeadDim, T>(smem, work, S, cw, lane, o_acc, softmax);
-    store_output_rows<kHeadDim, T>(p, o_acc, softmax.row_sum, softmax.row_max, work.batch, work.head,
+    if (work.key_count > 0) consumer_mainloop<kHeadDim, T>(smem, work, S, cw, lane, o_acc, softmax);  // else skip row
+    store_output_rows<kHeadDim, T>(p, o_acc, softmax.row_sum, softmax.row_max, work.batch, work.head, work.order,
                                    work.q_block * 128 + cw * 64 + warp * 16 + lane / 4, lane);
   }
 #else
