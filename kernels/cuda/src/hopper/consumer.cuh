@@ -20,7 +20,8 @@ namespace svdit::kernels::detail {
 template <int kHeadDim, typename T>
 __device__ __forceinline__ void consumer_mainloop(const HopperSharedStorage<kHeadDim>& smem,
                                                   const QueryBlockWork& work, int S, int cw, int lane,
-                                                  float (&o_acc)[kHeadDim / 2], HopperOnlineSoftmax<kHeadDim>& softmax) {
+                                                  float (&o_acc)[kHeadDim / 2],
+                                                  HopperOnlineSoftmax<kHeadDim>& softmax) {
   using Traits = ElementTraits<T>;
   constexpr int kStages = HopperKernelTraits<kHeadDim>::kStages;
 

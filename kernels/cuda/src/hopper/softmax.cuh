@@ -65,7 +65,8 @@ struct HopperOnlineSoftmax {
   }
 
   // Folds a block's sum in and rescales O (flat wgmma accumulator, kHeadDim/2 values) to the new max.
-  __device__ __forceinline__ void rescale(float (&o_acc)[kHeadDim / 2], const float (&alpha)[2], const float (&sum)[2]) {
+  __device__ __forceinline__ void rescale(float (&o_acc)[kHeadDim / 2], const float (&alpha)[2],
+                                          const float (&sum)[2]) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       row_sum[r] = row_sum[r] * alpha[r] + sum[r];

@@ -15,7 +15,8 @@ namespace svdit::kernels::detail {
 
 // Tensor maps of q, k, v for the TMA path: 4-D (D, S, H, B) with the params' strides, box (64, 32, 1, 1) = one
 // producer warp's 32 rows of one 64-column half of a tile, 128-byte swizzle (the layout sw128_offset describes).
-// enabled == 0: no map could be built (or KernelDebug::LoadPath::cp_async_only asked for none), every tile is gathered with cp.async.
+// enabled == 0: no map could be built (or KernelDebug::LoadPath::cp_async_only asked for none), every tile is
+// gathered with cp.async.
 // kp, vp (when permuted != 0): K and V of every warp-row group that is not a run, copied by the permute pre-pass
 // into layout order ([B, H, S, D] scratch, row = layout position), so that permuted heads load by TMA too.
 struct HopperTensorMaps {
