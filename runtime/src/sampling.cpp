@@ -1,4 +1,4 @@
-// The sampling loop: noise, guided velocity per step, sampler update (see sampling.h).
+// A Wan2.1 sampling run: the denoising loop composed from SamplingOptions and run to the end (see sampling.h).
 
 #include "svdit/runtime/sampling.h"
 
@@ -8,6 +8,7 @@
 
 #include "svdit/runtime/device.h"
 #include "svdit/runtime/flow_sampler.h"
+#include "svdit/runtime/flow_schedule.h"
 
 namespace svdit::runtime {
 
@@ -18,39 +19,47 @@ at::Tensor initial_noise(const WanConfig& config, const VideoGeometry& g, uint64
   return noise.to(device);
 }
 
+DenoisingLoop make_denoising_loop(const WanConfig& config, const VideoGeometry& g, Conditioning conditioning,
+                                  const SamplingOptions& options, at::Device device) {
+  if (config.in_dim != config.out_dim) {
+    throw std::invalid_argument("sampling: in_dim " + std::to_string(config.in_dim) + " ≠ out_dim " +
+                                std::to_string(config.out_dim) + ": the velocity cannot update the latents");
+  }
+  std::unique_ptr<FlowSampler> sampler = make_sampler(options.sampler, make_flow_schedule(options.steps, options.shift));
+  std::unique_ptr<Guidance> guidance = make_guidance(options.guidance, conditioning.negative_context.defined());
+  return DenoisingLoop(initial_noise(config, g, options.seed, device), std::move(conditioning), std::move(sampler),
+                       std::move(guidance));
+}
+
+Denoiser wan_denoiser(const WanModel& model, AttentionBackend* attention, AttentionObserver* conditional_observer,
+                      AttentionObserver* unconditional_observer) {
+  return [&model, attention, conditional_observer, unconditional_observer](const DenoiserCall& call) {
+    AttentionObserver* observer =
+        call.branch == CfgBranch::conditional ? conditional_observer : unconditional_observer;
+    const ForwardOptions forward{call.step, call.branch, attention, observer};
+    return model.forward(call.latents, call.timestep, call.context, forward);  // [1, C, T, H, W]
+  };
+}
+
 at::Tensor sample_video(const WanModel& model, const VideoGeometry& g, const at::Tensor& context,
                         const at::Tensor& negative_context, const SamplingOptions& options,
                         const SamplingHooks& hooks) {
-  const WanConfig& config = model.config();
-  if (config.in_dim != config.out_dim) {
-    throw std::invalid_argument("sample_video: in_dim " + std::to_string(config.in_dim) + " ≠ out_dim " +
-                                std::to_string(config.out_dim) + ": the velocity cannot update the latents");
-  }
-  const FlowSchedule schedule = make_flow_schedule(options.steps, options.shift);
-  std::unique_ptr<FlowSampler> sampler = make_sampler(options.sampler, schedule);
   const at::Device device = model.device();
-  const bool guided = negative_context.defined() && options.guidance != 1.0;
-
-  at::Tensor x = initial_noise(config, g, options.seed, device);  // [1, C, T, H, W]
-  for (int64_t i = 0; i < schedule.steps(); ++i) {
+  DenoisingLoop loop = make_denoising_loop(model.config(), g, {context, negative_context}, options, device);
+  const Denoiser denoise = wan_denoiser(model, hooks.attention, hooks.observer, hooks.observer);
+  const FlowSchedule& schedule = loop.sampler().schedule();
+  while (!loop.done()) {
     const auto started = std::chrono::steady_clock::now();
-    const int64_t t = schedule.timesteps[static_cast<size_t>(i)];
-    const at::Tensor timestep = at::full({1}, t, at::TensorOptions().dtype(at::kLong));  // [1]
-    ForwardOptions forward{i, CfgBranch::conditional, hooks.attention, hooks.observer};
-    at::Tensor v = model.forward(x, timestep, context, forward);  // [1, C, T, H, W]
-    if (guided) {
-      forward.branch = CfgBranch::unconditional;
-      const at::Tensor v_uncond = model.forward(x, timestep, negative_context, forward);  // [1, C, T, H, W]
-      v = v_uncond + options.guidance * (v - v_uncond);
-    }
-    x = sampler->step(v, x);
+    const int64_t i = loop.next_step();
+    const at::Tensor& x = loop.step(denoise);  // [1, C, T, H, W]
     if (hooks.on_step) {
       synchronize(device);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      hooks.on_step(StepReport{i, schedule.steps(), schedule.sigmas[static_cast<size_t>(i)], t, seconds, x});
+      const auto at = static_cast<size_t>(i);
+      hooks.on_step(StepReport{i, loop.steps(), schedule.sigmas[at], schedule.timesteps[at], seconds, x});
     }
   }
-  return x;
+  return loop.latents();
 }
 
 }  // namespace svdit::runtime

@@ -1,6 +1,8 @@
 #pragma once
 // Solvers of the flow ODE dx/dσ = v(x, σ) over a FlowSchedule. A sampler is stateful (multistep history): call
-// step() once per schedule step, in order, with the (guided) velocity the model predicted at sigmas[i].
+// step() once per schedule step, in order, with the (guided) velocity the model predicted at sigmas[i]. The
+// sampler owns its schedule: the denoising loop (denoising_loop.h) asks it for the steps and timesteps, so a
+// sampler with another schedule (another model family) plugs into the same loop.
 //   euler: x_{i+1} = x_i + (σ_{i+1} − σ_i)·v_i.
 //   unipc: UniPC multistep (Zhao et al. 2023) as Wan2.1's FlowUniPCMultistepScheduler runs it: order 2, B(h) =
 //          e^h − 1 ("bh2"), data prediction x0̂ = x − σ·v, predictor UniP-2 with ρ = ½ and corrector UniC after
@@ -26,6 +28,7 @@ class FlowSampler {
   // called more than steps() times.
   virtual at::Tensor step(const at::Tensor& velocity, const at::Tensor& sample) = 0;
   virtual int64_t steps_taken() const = 0;
+  virtual const FlowSchedule& schedule() const = 0;
 };
 
 class EulerSampler final : public FlowSampler {
@@ -34,6 +37,7 @@ class EulerSampler final : public FlowSampler {
   std::string name() const override { return "euler"; }
   at::Tensor step(const at::Tensor& velocity, const at::Tensor& sample) override;
   int64_t steps_taken() const override { return index_; }
+  const FlowSchedule& schedule() const override { return schedule_; }
 
  private:
   FlowSchedule schedule_;
@@ -46,6 +50,7 @@ class UniPcSampler final : public FlowSampler {
   std::string name() const override { return "unipc"; }
   at::Tensor step(const at::Tensor& velocity, const at::Tensor& sample) override;
   int64_t steps_taken() const override { return index_; }
+  const FlowSchedule& schedule() const override { return schedule_; }
 
  private:
   // λ(σ) = log(1 − σ) − log σ (half log-SNR); +∞ at σ = 0.

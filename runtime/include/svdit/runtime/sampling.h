@@ -1,7 +1,8 @@
 #pragma once
-// A whole text-to-video sampling run: seeded Gaussian noise, then per step one conditional forward (and one
-// unconditional forward for classifier-free guidance, v = v_u + g·(v_c − v_u)), then a sampler step. As in the
-// reference, the two CFG branches are two separate B = 1 forwards.
+// A whole Wan2.1 text-to-video sampling run: the denoising loop (denoising_loop.h) composed from SamplingOptions —
+// seeded Gaussian noise, the flow schedule and sampler, the guidance rule (guidance.h: one conditional forward,
+// and one unconditional forward for classifier-free guidance, v = v_u + g·(v_c − v_u), as two separate B = 1
+// forwards like the reference) — with the WanModel as its denoiser, run to the end.
 // Deterministic: the noise comes from a CPU generator seeded with `seed` (the same latents on any device), and
 // the model itself has no randomness.
 
@@ -13,6 +14,8 @@
 
 #include "svdit/runtime/attention_backend.h"
 #include "svdit/runtime/attention_observer.h"
+#include "svdit/runtime/denoising_loop.h"
+#include "svdit/runtime/guidance.h"
 #include "svdit/runtime/wan_model.h"
 
 namespace svdit::runtime {
@@ -42,6 +45,18 @@ struct SamplingHooks {
 
 // The initial noise of a run: [1, in_dim, T, H, W] fp32 on `device`, from a CPU generator seeded with `seed`.
 at::Tensor initial_noise(const WanConfig& config, const VideoGeometry& geometry, uint64_t seed, at::Device device);
+
+// The loop of one Wan2.1 video: initial_noise(seed), make_sampler(options.sampler) over the flow schedule
+// (steps, shift), make_guidance(options.guidance, negative context given). Throws std::invalid_argument when the
+// model's in_dim ≠ out_dim (the velocity could not update the latents) or for bad options.
+DenoisingLoop make_denoising_loop(const WanConfig& config, const VideoGeometry& geometry, Conditioning conditioning,
+                                  const SamplingOptions& options, at::Device device);
+
+// The WanModel as the loop's denoiser: each call one model.forward with the call's step and branch, the given
+// attention backend (null: dense), and the observer of that branch (null: none). The model and the backend and
+// observers must outlive the returned function.
+Denoiser wan_denoiser(const WanModel& model, AttentionBackend* attention, AttentionObserver* conditional_observer,
+                      AttentionObserver* unconditional_observer);
 
 // context / negative_context: [1, text_len, text_dim] (see text_embeddings.h). `negative_context` may be an
 // undefined tensor: then no guidance is applied whatever options.guidance says. Returns the final latents
