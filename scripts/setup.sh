@@ -2,7 +2,7 @@
 # Installs what svdit's build and tests need on a Debian 12 machine, and nothing that is already there.
 # Idempotent: safe to run twice; says what it installs. Needs root (or sudo) for apt-get.
 #
-#   Debian packages: cmake ninja-build g++ ccache libhdf5-dev hdf5-tools nlohmann-json3-dev libgtest-dev
+#   Debian packages: cmake ninja-build g++ ccache libhdf5-dev zlib1g-dev hdf5-tools nlohmann-json3-dev libgtest-dev
 #                    libglfw3-dev libimgui-dev xvfb clang libclang-rt-14-dev (fuzzing)
 #   PyPI:            torch==2.11.0 (its wheel carries LibTorch, the same version as the H100 machine's 2.11.0+cu130),
 #                    h5py and numpy (the tests read profiles with h5py, as a user of docs/FORMATS.md would)
@@ -10,7 +10,7 @@
 # Set SVDIT_SETUP_NO_TORCH=1 to skip LibTorch (the data/search/analyzer parts build without it).
 set -euo pipefail
 
-apt_packages=(cmake ninja-build g++ ccache pkg-config libhdf5-dev hdf5-tools nlohmann-json3-dev libgtest-dev
+apt_packages=(cmake ninja-build g++ ccache pkg-config libhdf5-dev zlib1g-dev hdf5-tools nlohmann-json3-dev libgtest-dev
               libglfw3-dev libimgui-dev xvfb xauth clang libclang-rt-14-dev)
 torch_version="2.11.0"
 

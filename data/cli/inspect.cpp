@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "svdit/cli/arg_parser.h"
 #include "svdit/data/block_layout.h"
 #include "svdit/data/error.h"
 #include "svdit/data/plan.h"
@@ -20,25 +21,25 @@
 
 namespace fs = std::filesystem;
 using namespace svdit::data;
+namespace cli = svdit::cli;
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: svdit inspect FILE [--layouts] [--all]\n"
-    "\n"
+constexpr const char* kDescription =
     "Prints a readable summary of FILE, recognised by its content:\n"
     "  profile (HDF5)      meta, profiled steps and prompts, candidates with densities, error/recall figures,\n"
     "                      the measured cost table\n"
     "  plan (JSON)         model, layout, patterns with densities, the schedule as a layer x head table\n"
-    "  weights             a .safetensors file, a *.safetensors.index.json, or a folder holding one\n"
-    "\n"
-    "options:\n"
-    "  --layouts   also draw each pattern's block layout (query blocks down, key blocks across)\n"
-    "  --all       list every tensor of a weights file (default: the first 40)\n"
-    "  -h, --help  this text\n"
-    "\n"
-    "exit status: 0 on success, 1 when FILE is unreadable or invalid (the message names the file and the object),\n"
-    "2 on a usage error.\n";
+    "  weights             a .safetensors file, a *.safetensors.index.json, or a folder holding one";
+
+cli::ArgParser make_parser() {
+  cli::ArgParser p("svdit inspect", "svdit inspect FILE [--layouts] [--all]", kDescription);
+  p.flag("layouts", "also draw each pattern's block layout (query blocks down, key blocks across)");
+  p.flag("all", "list every tensor of a weights file (default: the first 40)");
+  p.epilogue("exit status: 0 on success, 1 when FILE is unreadable or invalid (the message names the file and the\n"
+             "object), 2 on a usage error.");
+  return p;
+}
 
 struct Options {
   fs::path file;
@@ -232,33 +233,12 @@ void inspect_weights(const fs::path& path, const Options& options) {
   if (shown < tensors.size()) std::printf("  … %zu more (--all lists every tensor)\n", tensors.size() - shown);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--layouts") {
-      options.layouts = true;
-    } else if (arg == "--all") {
-      options.all = true;
-    } else if (!arg.empty() && arg.front() == '-') {
-      std::fprintf(stderr, "svdit inspect: unknown option %s\n%s", arg.c_str(), kUsage);
-      return 2;
-    } else if (options.file.empty()) {
-      options.file = arg;
-    } else {
-      std::fprintf(stderr, "svdit inspect: one FILE at a time (got %s and %s)\n", options.file.c_str(), arg.c_str());
-      return 2;
-    }
+int run(const cli::ArgParser& args) {
+  if (args.positional().empty()) throw cli::UsageError("missing FILE");
+  if (args.positional().size() > 1) {
+    throw cli::UsageError("one FILE at a time (got " + args.positional()[0] + " and " + args.positional()[1] + ")");
   }
-  if (options.file.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
+  const Options options{args.positional()[0], args.flag_set("layouts"), args.flag_set("all")};
   try {
     switch (detect(options.file)) {
       case Kind::profile: inspect_profile(options.file, options); break;
@@ -266,12 +246,17 @@ int main(int argc, char** argv) {
       case Kind::weights_index:
       case Kind::weights: inspect_weights(options.file, options); break;
     }
-  } catch (const FormatError& e) {
-    std::fprintf(stderr, "svdit inspect: %s\n", e.what());
-    return 1;
+  } catch (const FormatError&) {
+    throw;  // its message names the file and the object
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "svdit inspect: %s: %s\n", options.file.c_str(), e.what());
-    return 1;
+    throw std::runtime_error(options.file.string() + ": " + e.what());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc, argv, run);
 }

@@ -14,11 +14,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <numbers>
 #include <string>
 #include <vector>
 
+#include "svdit/cli/arg_parser.h"
 #include "svdit/data/block_layout.h"
 #include "svdit/data/pattern.h"
 #include "svdit/data/profile_writer.h"
@@ -362,16 +362,12 @@ void make_sample(const std::string& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUT.h5\nWrites the synthetic sample profile (see docs/FORMATS.md).\n", argv[0]);
-    return 2;
-  }
-  try {
-    make_sample(argv[1]);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "svdit-make-sample-profile: %s\n", e.what());
-    return 1;
-  }
-  std::printf("wrote %s\n", argv[1]);
-  return 0;
+  svdit::cli::ArgParser args("svdit-make-sample-profile", "svdit-make-sample-profile OUT.h5",
+                             "Writes the synthetic sample profile (see docs/FORMATS.md).");
+  return svdit::cli::run_tool(args, argc, argv, [](const svdit::cli::ArgParser& parsed) {
+    if (parsed.positional().size() != 1) throw svdit::cli::UsageError("expected one OUT.h5");
+    make_sample(parsed.positional()[0]);
+    std::printf("wrote %s\n", parsed.positional()[0].c_str());
+    return 0;
+  });
 }

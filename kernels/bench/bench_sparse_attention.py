@@ -4,7 +4,7 @@
 For every shape and pattern (one compiled layout per head, built by torch.ops.svdit.compile_layer, i.e. the exact
 layouts the C++ side uses) it reports, in one run on one GPU:
   block density, our time, cuDNN SDPA dense time, FlashAttention-backend dense time,
-  eta = cuDNN dense time * density / our time (DESIGN §6), TFLOP/s on the computed blocks,
+  eta = cuDNN dense time * density / our time (docs/BENCHMARKS.md), TFLOP/s on the computed blocks,
   FlexAttention (torch.compile'd flex_attention, BlockMask from the IDENTICAL layout) time and its speed-up,
   and the relative difference between our output and FlexAttention's (an agreement check, not a timing).
 Permuted heads (temporal) are handed to FlexAttention already permuted (the permutation is not timed for Flex).

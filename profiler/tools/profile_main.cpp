@@ -2,29 +2,29 @@
 // recall of every candidate pattern, the attention maps, and the candidates' kernel cost (docs/PROFILER.md).
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 
+#include "svdit/cli/arg_parser.h"
+#include "svdit/cli/video_options.h"
 #include "svdit/data/pattern.h"
 #include "svdit/profiler/candidate_family.h"
 #include "svdit/profiler/profile_run.h"
 #include "svdit/profiler/step_selection.h"
-#include "svdit/runtime/cli_args.h"
-#include "svdit/runtime/device.h"
-#include "svdit/runtime/model_args.h"
 #include "svdit/runtime/text_embeddings.h"
+#include "svdit/runtime/tool_options.h"
 #include "svdit/runtime/wan_model.h"
 
+namespace cli = svdit::cli;
 namespace rt = svdit::runtime;
 namespace pr = svdit::profiler;
 
 namespace {
 
-rt::ArgParser make_parser() {
-  rt::ArgParser p(
+cli::ArgParser make_parser() {
+  cli::ArgParser p(
       "svdit profile",
       "svdit profile (--weights PATH | --random-weights CONFIG) --prompt P [--prompt P …] --out PROFILE.h5 [options]",
       "Runs the Wan2.1 DiT through a normal sampling run per prompt and, at each profiled step (conditional\n"
@@ -32,15 +32,14 @@ rt::ArgParser make_parser() {
       "relative MSE of the head's output and the attention mass kept, and the head's block-pooled and\n"
       "frame-to-frame attention maps; then times every candidate's kernel (CUPTI on a GPU, CPU wall clock\n"
       "otherwise). Writes a profile (docs/FORMATS.md) slice by slice into PROFILE.h5.partial and renames it over\n"
-      "PROFILE.h5 when complete; --resume continues an interrupted run. See docs/PROFILER.md.");
+      "PROFILE.h5 when complete; --resume continues an interrupted run. Every prompt starts from the same noise\n"
+      "(--seed). See docs/PROFILER.md.");
   rt::add_model_options(p);
   p.option("prompt", "PROMPT", "a prompt (repeatable): the text for a model with a text encoder (the demo model), "
                                "otherwise an embeddings file FILE[:KEY]");
   p.option("negative-prompt", "PROMPT", "the unconditional branch's prompt, same form (default: empty, zero rows)");
-  p.option("frames", "N", "video frames (1 + 4k for Wan's VAE)", "81");
-  p.option("height", "PX", "video height in pixels", "480");
-  p.option("width", "PX", "video width in pixels", "832");
-  p.option("steps", "N", "sampling steps of the run", "50");
+  cli::add_video_size_options(p, rt::kWanVideoSize);
+  rt::add_sampling_options(p, "noise seed (every prompt starts from the same noise)");
   p.option("profile-steps", "LIST", "steps measured: all, a list 0,5,10, or every:K[+O]", "all");
   p.option("map-steps", "LIST", "profiled steps that also store attention maps: all, none, a list, every:K[+O]",
            "all");
@@ -53,13 +52,7 @@ rt::ArgParser make_parser() {
   p.option("cost", "HOW", "kernel cost: auto (CUPTI on a GPU, else CPU wall clock), cupti, cpu-wallclock", "auto");
   p.option("cost-reps", "N", "timed launches per cost entry (default 10 on CUDA, 2 on CPU)");
   p.option("max-group", "N", "heads fused per launch timed: 1 … N (default: all heads on CUDA, 1 on CPU)");
-  p.option("shift", "S", "flow shift", "5.0");
-  p.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)", "5.0");
-  p.option("seed", "N", "noise seed (every prompt starts from the same noise)", "0");
-  p.option("sampler", "NAME", "unipc or euler", "unipc");
-  p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
-  p.option("dtype", "TYPE", "compute dtype: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
-  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
+  rt::add_device_options(p);
   p.option("out", "PROFILE.h5", "the profile to write");
   p.flag("resume", "continue PROFILE.h5.partial of an interrupted run with the same settings");
   p.flag("quiet", "no progress bar and no summary");
@@ -72,35 +65,25 @@ std::string mib(int64_t bytes) {
   return text;
 }
 
-int run(const rt::ArgParser& args) {
-  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
-  if (!args.positional().empty()) throw rt::UsageError("svdit profile: unexpected argument " + args.positional()[0]);
-  if (!args.has("out")) throw rt::UsageError("svdit profile: --out PROFILE.h5 is required");
+int run(const cli::ArgParser& args) {
+  if (!args.positional().empty()) throw cli::UsageError("unexpected argument " + args.positional()[0]);
+  if (!args.has("out")) throw cli::UsageError("--out PROFILE.h5 is required");
   const std::vector<std::string> prompt_specs = args.get_all("prompt");
-  if (prompt_specs.empty()) throw rt::UsageError("svdit profile: give at least one --prompt");
+  if (prompt_specs.empty()) throw cli::UsageError("give at least one --prompt");
 
-  const at::Device device = rt::parse_device(args.get("device"));
-  const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
-  const rt::ModelFromArgs loaded = rt::model_from_args(args, weight_options);
-  const std::unique_ptr<rt::WanModel>& model = loaded.model;
-  const std::string& weights_label = loaded.label;
-  const rt::WanConfig& config = model->config();
-  const rt::VideoGeometry geometry =
-      rt::video_geometry(config, args.get_int("frames"), args.get_int("height"), args.get_int("width"));
+  const rt::ModelFromArgs loaded = rt::model_from_args(args);
+  const rt::WanConfig& config = loaded.model->config();
+  const cli::VideoSize video = cli::video_size_from_args(args);
+  const rt::VideoGeometry geometry = rt::video_geometry(config, video.frames, video.height, video.width);
 
   pr::ProfileRunOptions options;
   options.out = args.get("out");
   options.resume = args.flag_set("resume");
   options.block_size = args.get_int("block-size");
   if (options.block_size != 64 && options.block_size != 128) {
-    throw rt::UsageError("--block-size: expected 64 or 128, found " + std::to_string(options.block_size));
+    throw cli::UsageError("--block-size: expected 64 or 128, found " + std::to_string(options.block_size));
   }
-  options.sampling.steps = args.get_int("steps");
-  options.sampling.shift = args.get_double("shift");
-  options.sampling.guidance = args.get_double("guidance");
-  options.sampling.seed = args.get_u64("seed");
-  options.sampling.sampler = args.get("sampler");
-  if (options.sampling.steps < 1) throw rt::UsageError("--steps: expected >= 1");
+  options.sampling = rt::sampling_options_from_args(args);
   try {
     options.profile_steps = pr::parse_steps(args.get("profile-steps"), options.sampling.steps, "profile-steps");
     const std::vector<int64_t> maps = pr::parse_steps(args.get("map-steps"), options.sampling.steps, "map-steps");
@@ -108,38 +91,38 @@ int run(const rt::ArgParser& args) {
       if (std::binary_search(maps.begin(), maps.end(), s)) options.map_steps.push_back(s);
     }
   } catch (const std::invalid_argument& e) {
-    throw rt::UsageError(e.what());
+    throw cli::UsageError(e.what());
   }
-  if (options.profile_steps.empty()) throw rt::UsageError("--profile-steps: selects no step");
+  if (options.profile_steps.empty()) throw cli::UsageError("--profile-steps: selects no step");
   const svdit::data::TokenLayout layout = rt::token_layout(geometry, options.block_size);
   if (args.has("candidates")) options.candidates = pr::read_candidates_file(args.get("candidates"), layout);
   if (args.has("top-k-blocks")) {
     options.top_k_blocks = args.get_int("top-k-blocks");
     if (options.top_k_blocks < 1 || options.top_k_blocks >= layout.num_blocks()) {
-      throw rt::UsageError("--top-k-blocks: expected 1 … " + std::to_string(layout.num_blocks() - 1) + ", found " +
+      throw cli::UsageError("--top-k-blocks: expected 1 … " + std::to_string(layout.num_blocks() - 1) + ", found " +
                            std::to_string(options.top_k_blocks));
     }
   }
-  const bool cuda = device.is_cuda();
+  const bool cuda = loaded.device.is_cuda();
   const int64_t chunk_mb = args.has("chunk-mb") ? args.get_int("chunk-mb") : (cuda ? 256 : 16);
-  if (chunk_mb < 1) throw rt::UsageError("--chunk-mb: expected >= 1");
+  if (chunk_mb < 1) throw cli::UsageError("--chunk-mb: expected >= 1");
   options.measure.chunk_bytes = chunk_mb << 20;
   const std::string error_path = args.get("error-path");
   if (error_path == "auto") options.measure.error_path = pr::ErrorPath::automatic;
   else if (error_path == "reference") options.measure.error_path = pr::ErrorPath::reference;
   else if (error_path == "kernel") options.measure.error_path = pr::ErrorPath::kernel;
-  else throw rt::UsageError("--error-path: expected auto, reference or kernel, found " + error_path);
+  else throw cli::UsageError("--error-path: expected auto, reference or kernel, found " + error_path);
   options.cost = args.get("cost");
   if (options.cost != "auto" && options.cost != "cupti" && options.cost != "cpu-wallclock") {
-    throw rt::UsageError("--cost: expected auto, cupti or cpu-wallclock, found " + options.cost);
+    throw cli::UsageError("--cost: expected auto, cupti or cpu-wallclock, found " + options.cost);
   }
   const bool gpu_cost = options.cost != "cpu-wallclock" && cuda;
   options.cost_repetitions = args.has("cost-reps") ? args.get_int("cost-reps") : (gpu_cost ? 10 : 2);
   options.cost_warmup = gpu_cost ? 2 : 1;
   options.max_group = args.has("max-group") ? args.get_int("max-group") : (gpu_cost ? 0 : 1);
-  if (options.cost_repetitions < 1) throw rt::UsageError("--cost-reps: expected >= 1");
+  if (options.cost_repetitions < 1) throw cli::UsageError("--cost-reps: expected >= 1");
   if (options.max_group < 0 || options.max_group > config.num_heads) {
-    throw rt::UsageError("--max-group: expected 1 … " + std::to_string(config.num_heads));
+    throw cli::UsageError("--max-group: expected 1 … " + std::to_string(config.num_heads));
   }
   options.quiet = args.flag_set("quiet");
 
@@ -152,8 +135,8 @@ int run(const rt::ArgParser& args) {
     std::fprintf(stderr,
                  "model   %s\nweights %s\ndevice  %s, compute %s\nlayout  %s\nrun     %lld steps (%s), profiled "
                  "%zu, maps at %zu, %zu prompt(s), guidance %g, seed %llu\n",
-                 rt::describe(config).c_str(), weights_label.c_str(), device.str().c_str(),
-                 c10::toString(model->compute_dtype()), svdit::data::describe(layout).c_str(),
+                 rt::describe(config).c_str(), loaded.label.c_str(), loaded.device.str().c_str(),
+                 c10::toString(loaded.model->compute_dtype()), svdit::data::describe(layout).c_str(),
                  static_cast<long long>(options.sampling.steps), options.sampling.sampler.c_str(),
                  options.profile_steps.size(), options.map_steps.size(), prompts.size(), options.sampling.guidance,
                  static_cast<unsigned long long>(options.sampling.seed));
@@ -161,7 +144,7 @@ int run(const rt::ArgParser& args) {
                  options.candidates ? (std::to_string(options.candidates->size()) + " from " + args.get("candidates")).c_str()
                                     : "the default family (top_k stripes calibrated at the first profiled step)");
   }
-  const pr::ProfileRunReport report = pr::run_profile(*model, geometry, prompts, negative, options);
+  const pr::ProfileRunReport report = pr::run_profile(*loaded.model, geometry, prompts, negative, options);
   if (!options.quiet) {
     const double per_step = static_cast<double>(options.profile_steps.size() * prompts.size());
     std::fprintf(stderr,
@@ -182,6 +165,6 @@ int run(const rt::ArgParser& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rt::ArgParser args = make_parser();
-  return rt::run_tool(args, argc, argv, run);
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc, argv, run);
 }

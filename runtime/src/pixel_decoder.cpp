@@ -9,8 +9,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "svdit/data/png.h"
 #include "svdit/runtime/pixel_unshuffle.h"
-#include "svdit/runtime/png.h"
 
 namespace svdit::runtime {
 
@@ -61,7 +61,7 @@ std::vector<std::filesystem::path> write_png_frames(const PixelDecoder& decoder,
     std::snprintf(suffix, sizeof suffix, "_%04lld.png", static_cast<long long>(f));
     const std::filesystem::path path = prefix.string() + suffix;
     const at::Tensor frame = frames[f].contiguous();  // [H, W, 3]
-    write_png(path, std::span<const uint8_t>(frame.const_data_ptr<uint8_t>(), static_cast<size_t>(frame.numel())),
+    data::write_png(path, std::span<const uint8_t>(frame.const_data_ptr<uint8_t>(), static_cast<size_t>(frame.numel())),
               frame.size(1), frame.size(0));
     written.push_back(path);
   }

@@ -2,32 +2,33 @@
 // time per forward and per CFG step, the share of self-attention in it, and the speed-up.
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "svdit/cli/arg_parser.h"
+#include "svdit/cli/video_options.h"
 #include "svdit/data/plan.h"
 #include "svdit/kernels/cpu/dense_attention.h"
 #include "svdit/kernels/cpu/sparse_attention.h"
-#include "svdit/runtime/cli_args.h"
 #include "svdit/runtime/device.h"
 #include "svdit/runtime/mixed_plan.h"
 #include "svdit/runtime/sparse_plan_attention.h"
+#include "svdit/runtime/tool_options.h"
 #include "svdit/runtime/wan_model.h"
 
+namespace cli = svdit::cli;
 namespace rt = svdit::runtime;
 
 namespace {
 
-rt::ArgParser make_parser() {
-  rt::ArgParser p("svdit bench e2e", "svdit bench e2e [--model 1.3B|14B|CONFIG.json] [--plan PLAN.json | --mix SPEC] [options]",
+cli::ArgParser make_parser() {
+  cli::ArgParser p("svdit bench e2e", "svdit bench e2e [--model 1.3B|14B|CONFIG.json] [--plan PLAN.json | --mix SPEC] [options]",
                   "Times one DiT forward pass (every layer, random weights, B = 1) dense and with a sparse plan, at\n"
                   "the model's real size. A sampling step is two such forwards (classifier-free guidance). The\n"
                   "self-attention share comes from a separate pass with device timers around each self-attention\n"
@@ -37,9 +38,8 @@ rt::ArgParser make_parser() {
                   "--verify instead checks the sparse path of this build on this device against the CPU reference,\n"
                   "layer by layer, on a small model.");
   p.option("model", "NAME", "1.3B, 14B or a config.json", "1.3B");
-  p.option("frames", "N", "video frames (default 81)");
-  p.option("height", "PX", "video height (default 480 for 1.3B, 720 for 14B)");
-  p.option("width", "PX", "video width (default 832 for 1.3B, 1280 for 14B)");
+  cli::add_video_size_options(p, {rt::kWanVideoSize.frames, {"", "default 480 for 1.3B, 720 for 14B"},
+                                  {"", "default 832 for 1.3B, 1280 for 14B"}});
   p.option("plan", "PLAN.json", "plan to run (must match the model and video)");
   p.option("mix", "SPEC", "synthetic plan: KIND=WEIGHT,… over dense, skip, window, temporal, stripe", rt::kDefaultMix);
   p.option("dense-layers", "N", "synthetic plan: the first N layers dense", "0");
@@ -47,11 +47,9 @@ rt::ArgParser make_parser() {
   p.option("step", "N", "the denoising step whose plan entry is timed (default: the first sparse step)");
   p.option("warmup", "N", "untimed forwards first", "1");
   p.option("reps", "N", "timed forwards (median reported)", "3");
-  p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
-  p.option("dtype", "TYPE", "auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
+  rt::add_device_options(p);
   p.option("seed", "N", "seed of the weights, inputs and synthetic plan", "0");
   p.option("write-plan", "FILE", "write the plan that was timed");
-  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
   p.flag("skip-dense", "time the plan only");
   p.flag("verify", "check the sparse path against the CPU reference on a small model, then exit");
   return p;
@@ -155,9 +153,9 @@ class ReferenceCheck final : public rt::AttentionObserver {
   const rt::SparsePlanAttention& plan_;
 };
 
-int verify(const rt::ArgParser& args) {
-  const at::Device device = rt::parse_device(args.get("device"));
-  const at::ScalarType dtype = rt::parse_dtype(args.get("dtype"), device);
+int verify(const cli::ArgParser& args, const rt::DeviceChoice& choice) {
+  const at::Device device = choice.device;
+  const at::ScalarType dtype = choice.dtype;
   rt::WanConfig c;
   c.dim = 256;
   c.num_heads = 2;
@@ -188,16 +186,16 @@ int verify(const rt::ArgParser& args) {
   return check.worst <= tolerance ? 0 : 1;
 }
 
-int run_e2e(const rt::ArgParser& args) {
-  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
-  if (args.flag_set("verify")) return verify(args);
-  const at::Device device = rt::parse_device(args.get("device"));
-  const at::ScalarType dtype = rt::parse_dtype(args.get("dtype"), device);
+int run_e2e(const cli::ArgParser& args) {
+  const rt::DeviceChoice choice = rt::device_from_args(args);
+  if (args.flag_set("verify")) return verify(args, choice);
+  const at::Device device = choice.device;
+  const at::ScalarType dtype = choice.dtype;
   const std::string model_name = args.get("model");
   const std::optional<rt::WanConfig> preset = rt::preset_config(model_name);
   const rt::WanConfig config = preset ? *preset : rt::read_config(model_name);
   const bool is14b = preset && config.dim == 5120;
-  const int64_t frames = args.has("frames") ? args.get_int("frames") : 81;
+  const int64_t frames = args.get_int("frames");
   const int64_t height = args.has("height") ? args.get_int("height") : (is14b ? 720 : 480);
   const int64_t width = args.has("width") ? args.get_int("width") : (is14b ? 1280 : 832);
   const rt::VideoGeometry g = rt::video_geometry(config, frames, height, width);
@@ -286,6 +284,6 @@ int main(int argc, char** argv) {
                 "kernels/bench/bench_sparse_attention.py (scripts/gpu-check.sh --bench).\n");
     return sub.empty() || sub == "--help" || sub == "-h" ? 0 : 2;
   }
-  rt::ArgParser args = make_parser();
-  return rt::run_tool(args, argc - 1, argv + 1, run_e2e);
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc - 1, argv + 1, run_e2e);
 }

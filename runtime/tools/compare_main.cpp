@@ -4,20 +4,20 @@
 
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <set>
 #include <string>
 
-#include "svdit/runtime/cli_args.h"
+#include "svdit/cli/arg_parser.h"
 #include "svdit/runtime/latents_file.h"
 #include "svdit/runtime/video_metrics.h"
 
+namespace cli = svdit::cli;
 namespace rt = svdit::runtime;
 
 namespace {
 
-rt::ArgParser make_parser() {
-  rt::ArgParser p("svdit compare", "svdit compare REFERENCE.safetensors CANDIDATE.safetensors [--json]",
+cli::ArgParser make_parser() {
+  cli::ArgParser p("svdit compare", "svdit compare REFERENCE.safetensors CANDIDATE.safetensors [--json]",
                   "Compares two outputs of svdit generate (the final latents) and prints PSNR (data range = the\n"
                   "reference's max − min) and SSIM (11×11 Gaussian window per frame and channel), plus the MSE and\n"
                   "the largest absolute difference. Settings that differ between the two runs besides the\n"
@@ -26,10 +26,10 @@ rt::ArgParser make_parser() {
   return p;
 }
 
-int run(const rt::ArgParser& args) {
+int run(const cli::ArgParser& args) {
   if (args.positional().size() != 2) {
-    throw rt::UsageError("svdit compare: expected two files (reference, candidate), found " +
-                         std::to_string(args.positional().size()) + " (see --help)");
+    throw cli::UsageError("expected two files (reference, candidate), found " +
+                          std::to_string(args.positional().size()));
   }
   const rt::LatentsFile a = rt::load_latents(args.positional()[0]);
   const rt::LatentsFile b = rt::load_latents(args.positional()[1]);
@@ -63,6 +63,6 @@ int run(const rt::ArgParser& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rt::ArgParser args = make_parser();
-  return rt::run_tool(args, argc, argv, run);
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc, argv, run);
 }

@@ -1,7 +1,6 @@
 // svdit generate: sample a video's latents with the Wan2.1 DiT, dense or with a sparse plan.
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,24 +10,26 @@
 #include <memory>
 #include <sstream>
 
+#include "svdit/cli/arg_parser.h"
+#include "svdit/cli/video_options.h"
 #include "svdit/data/plan.h"
-#include "svdit/runtime/cli_args.h"
 #include "svdit/runtime/device.h"
 #include "svdit/runtime/latents_file.h"
-#include "svdit/runtime/model_args.h"
 #include "svdit/runtime/pixel_decoder.h"
 #include "svdit/runtime/progress_bar.h"
 #include "svdit/runtime/sampling.h"
 #include "svdit/runtime/sparse_plan_attention.h"
 #include "svdit/runtime/text_embeddings.h"
+#include "svdit/runtime/tool_options.h"
 #include "svdit/runtime/wan_model.h"
 
+namespace cli = svdit::cli;
 namespace rt = svdit::runtime;
 
 namespace {
 
-rt::ArgParser make_parser() {
-  rt::ArgParser p("svdit generate",
+cli::ArgParser make_parser() {
+  cli::ArgParser p("svdit generate",
                   "svdit generate (--weights PATH | --random-weights CONFIG) [--plan PLAN.json] [options]",
                   "Samples a video with the Wan2.1 text-to-video DiT (flow matching, classifier-free guidance) and\n"
                   "writes the final latents as safetensors (tensor \"latents\", [1, C, T, H, W] fp32, settings in the\n"
@@ -38,23 +39,15 @@ rt::ArgParser make_parser() {
                   "config names a text encoder (the demo model: \"demo-words\") takes --prompt as text.");
   rt::add_model_options(p);
   p.option("plan", "PLAN.json", "sparse attention plan (svdit search); without it attention is dense");
-  p.option("frames", "N", "video frames (1 + 4k for Wan's VAE)", "81");
-  p.option("height", "PX", "video height in pixels", "480");
-  p.option("width", "PX", "video width in pixels", "832");
-  p.option("steps", "N", "sampling steps", "50");
-  p.option("shift", "S", "flow shift", "5.0");
-  p.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)", "5.0");
-  p.option("seed", "N", "noise seed", "0");
+  cli::add_video_size_options(p, rt::kWanVideoSize);
+  rt::add_sampling_options(p);
   p.option("prompt", "TEXT", "the prompt: its text for a model with a text encoder (the demo model's words, e.g.\n"
            "\"red circle bounce checker static\"), else an embeddings file FILE[:KEY]");
   p.option("negative-prompt", "TEXT", "the negative prompt, the same way (default: empty, all rows zero)");
   p.option("embeddings", "FILE[:KEY]", "text embeddings of the prompt (default: an empty prompt, all rows zero)");
   p.option("negative-embeddings", "FILE[:KEY]", "text embeddings of the negative prompt (default: all rows zero)");
-  p.option("sampler", "NAME", "unipc (order 2, bh2) or euler", "unipc");
   p.option("out", "FILE", "output latents (.safetensors)", "latents.safetensors");
-  p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
-  p.option("dtype", "TYPE", "compute dtype: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16", "auto");
-  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
+  rt::add_device_options(p);
   p.flag("quiet", "no progress bar");
   return p;
 }
@@ -66,17 +59,11 @@ std::string fixed(double value, int digits) {
   return s.str();
 }
 
-int run(const rt::ArgParser& args) {
-  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
-  const at::Device device = rt::parse_device(args.get("device"));
-  const rt::WeightOptions weight_options{device, rt::parse_dtype(args.get("dtype"), device)};
-
-  const rt::ModelFromArgs loaded = rt::model_from_args(args, weight_options);
-  const std::unique_ptr<rt::WanModel>& model = loaded.model;
-  const std::string& weights_label = loaded.label;
-  const rt::WanConfig& config = model->config();
-  const rt::VideoGeometry geometry =
-      rt::video_geometry(config, args.get_int("frames"), args.get_int("height"), args.get_int("width"));
+int run(const cli::ArgParser& args) {
+  const rt::ModelFromArgs loaded = rt::model_from_args(args);
+  const rt::WanConfig& config = loaded.model->config();
+  const cli::VideoSize video = cli::video_size_from_args(args);
+  const rt::VideoGeometry geometry = rt::video_geometry(config, video.frames, video.height, video.width);
 
   std::unique_ptr<rt::SparsePlanAttention> sparse;
   if (args.has("plan")) {
@@ -85,10 +72,10 @@ int run(const rt::ArgParser& args) {
   }
 
   if (args.has("prompt") && args.has("embeddings")) {
-    throw rt::UsageError("svdit generate: give at most one of --prompt and --embeddings");
+    throw cli::UsageError("give at most one of --prompt and --embeddings");
   }
   if (args.has("negative-prompt") && args.has("negative-embeddings")) {
-    throw rt::UsageError("svdit generate: give at most one of --negative-prompt and --negative-embeddings");
+    throw cli::UsageError("give at most one of --negative-prompt and --negative-embeddings");
   }
   const bool has_prompt = args.has("prompt") || args.has("embeddings");
   const bool has_negative = args.has("negative-prompt") || args.has("negative-embeddings");
@@ -100,17 +87,12 @@ int run(const rt::ArgParser& args) {
                                   ? rt::load_text_embeddings(args.get("negative-embeddings"), config)
                                   : rt::zero_text_embeddings(config);  // [1, L, text_dim]
 
-  rt::SamplingOptions options;
-  options.steps = args.get_int("steps");
-  options.shift = args.get_double("shift");
-  options.guidance = args.get_double("guidance");
-  options.seed = args.get_u64("seed");
-  options.sampler = args.get("sampler");
+  const rt::SamplingOptions options = rt::sampling_options_from_args(args);
 
   std::fprintf(stderr, "model   %s\nweights %s\ndevice  %s, compute %s\nvideo   %lld frames %lld×%lld → latents %lld×%lld×%lld, %lld tokens\n",
-               rt::describe(config).c_str(), weights_label.c_str(), device.str().c_str(),
-               c10::toString(model->compute_dtype()), static_cast<long long>(args.get_int("frames")),
-               static_cast<long long>(args.get_int("height")), static_cast<long long>(args.get_int("width")),
+               rt::describe(config).c_str(), loaded.label.c_str(), loaded.device.str().c_str(),
+               c10::toString(loaded.model->compute_dtype()), static_cast<long long>(video.frames),
+               static_cast<long long>(video.height), static_cast<long long>(video.width),
                static_cast<long long>(geometry.latent_frames), static_cast<long long>(geometry.latent_height),
                static_cast<long long>(geometry.latent_width), static_cast<long long>(geometry.tokens()));
   std::fprintf(stderr, "attention %s\nsampler %s, %lld steps, shift %g, guidance %g, seed %llu%s%s\n",
@@ -133,18 +115,19 @@ int run(const rt::ArgParser& args) {
     };
   }
   const auto started = std::chrono::steady_clock::now();
-  const at::Tensor latents = rt::sample_video(*model, geometry, context, negative, options, hooks);  // [1, C, T, H, W]
-  rt::synchronize(device);
+  const at::Tensor latents =
+      rt::sample_video(*loaded.model, geometry, context, negative, options, hooks);  // [1, C, T, H, W]
+  rt::synchronize(loaded.device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!args.flag_set("quiet")) bar.finish();
 
   const std::filesystem::path out = args.get("out");
   std::map<std::string, std::string> meta = {
       {"model", config.name},
-      {"weights", weights_label},
-      {"frames", std::to_string(args.get_int("frames"))},
-      {"height", std::to_string(args.get_int("height"))},
-      {"width", std::to_string(args.get_int("width"))},
+      {"weights", loaded.label},
+      {"frames", std::to_string(video.frames)},
+      {"height", std::to_string(video.height)},
+      {"width", std::to_string(video.width)},
       {"steps", std::to_string(options.steps)},
       {"shift", fixed(options.shift, 6)},
       {"guidance", fixed(options.guidance, 6)},
@@ -154,8 +137,8 @@ int run(const rt::ArgParser& args) {
       {"embeddings", args.has("prompt")       ? "prompt: " + args.get("prompt")
                      : args.has("embeddings") ? args.get("embeddings")
                                               : "(empty prompt)"},
-      {"device", device.str()},
-      {"dtype", c10::toString(model->compute_dtype())},
+      {"device", loaded.device.str()},
+      {"dtype", c10::toString(loaded.model->compute_dtype())},
       {"seconds", fixed(seconds, 3)},
   };
   rt::save_latents(out, latents, meta);
@@ -175,6 +158,6 @@ int run(const rt::ArgParser& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rt::ArgParser args = make_parser();
-  return rt::run_tool(args, argc, argv, run);
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc, argv, run);
 }

@@ -9,10 +9,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "svdit/cli/arg_parser.h"
 #include "svdit/data/block_layout.h"
 #include "svdit/data/plan.h"
 #include "svdit/search/input.h"
@@ -21,6 +22,7 @@
 
 using namespace svdit;
 using namespace svdit::search;
+namespace cli = svdit::cli;
 
 namespace {
 
@@ -103,19 +105,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  int reps = 5;
-  const char* only = nullptr;  // run only the cases whose name starts with this
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--only OBJECTIVE]\n", argv[0]);
-      return 2;
-    }
-  }
+int run(const cli::ArgParser& args) {
+  const int reps = static_cast<int>(args.get_int("reps", 1, 1000));
+  const std::string only = args.has("only") ? args.get("only") : "";  // run only the cases whose name starts with this
   const auto build_start = std::chrono::steady_clock::now();
   const SearchInput input = wan14b_sized_input();
   std::printf("input: 40 layers x 40 heads x 50 steps x %zu candidates x 4 prompts (%zu error values), built in %.2f s\n",
@@ -137,7 +129,7 @@ int main(int argc, char** argv) {
   std::printf("%-40s %9s %9s %9s %12s %9s %11s\n", "objective", "min s", "median s", "max s", "plan+json s",
               "speed-up", "mean error");
   for (const Case& c : cases) {
-    if (only != nullptr && std::strncmp(c.name, only, std::strlen(only)) != 0) continue;
+    if (!std::string_view(c.name).starts_with(only)) continue;
     std::vector<double> times;
     SearchResult result;
     for (int r = 0; r < reps; ++r) {
@@ -153,4 +145,16 @@ int main(int argc, char** argv) {
                 times.back(), plan_seconds, result.speedup(), result.mean_error);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::ArgParser args("svdit-search-bench", "svdit-search-bench [--reps N] [--only OBJECTIVE]",
+                      "Times the search on a synthetic input of Wan2.1-14B size (40 layers x 40 heads, 50 profiled\n"
+                      "steps, 20 candidates, 4 prompts), one thread, for each objective\n"
+                      "(docs/BENCHMARKS.md \"Search\").");
+  args.option("reps", "N", "timed runs of each objective (min, median and max reported)", "5");
+  args.option("only", "OBJECTIVE", "run only the cases whose name starts with this, e.g. paper");
+  return cli::run_tool(args, argc, argv, run);
 }

@@ -2,20 +2,18 @@
 // head) from a profile's measured error and cost, and writes a plan (docs/SEARCH.md).
 // Exit status: 0 on success, 1 when the profile is unreadable or invalid (the message names the file and the
 // object) or a file cannot be written, 2 on a usage error or an option the search cannot honour.
-#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "svdit/cli/arg_parser.h"
 #include "svdit/data/atomic_file.h"
 #include "svdit/data/error.h"
 #include "svdit/data/plan.h"
@@ -28,47 +26,42 @@
 namespace fs = std::filesystem;
 using namespace svdit;
 using namespace svdit::search;
+namespace cli = svdit::cli;
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: svdit search PROFILE [--out PLAN.json] [--objective paper|error-bound|time-budget] [options]\n"
-    "\n"
-    "Chooses a sparse attention pattern for every (step range, layer, head) from the profile's measured error\n"
-    "and kernel cost, fuses heads that share a pattern, prints a summary and writes the plan.\n"
-    "\n"
-    "objectives:\n"
-    "  error-bound (default)  per head the pattern of least predicted time whose error stays <= epsilon;\n"
-    "                         each layer is solved jointly, because heads sharing a pattern run in one launch\n"
-    "  paper                  Sparse-vDiT's rule: argmin of L = error + lambda x density, dense if all L > epsilon\n"
-    "  time-budget            least total error within --budget-us or --speedup (Lagrangian sweep; prints the\n"
-    "                         Pareto frontier and stores it in the plan)\n"
-    "\n"
-    "options:\n"
-    "  --out PLAN.json       write the plan here (without it nothing is written)\n"
-    "  --epsilon E           error bound (relative MSE); default 0.05 (error-bound), 1 (paper)\n"
-    "  --lambda L            paper: weight of density in L; default 0.5\n"
-    "  --quantile Q          error of a candidate = Q-quantile over calibration prompts x profiled steps of the\n"
-    "                        bucket (nearest rank); default 1 = the maximum\n"
-    "  --budget-us T         time-budget: predicted attention time of one generation (all sampling steps and\n"
-    "                        layers), in us (or in dense-head units when the cost model falls back to density)\n"
-    "  --speedup S           time-budget: or a speed-up target over all-dense\n"
-    "  --warmup-steps K      sampling steps [0, K) run dense; default 0\n"
-    "  --warmup-layers M     layers [0, M) run dense in every step; default 0\n"
-    "  --buckets N           heads tables in the schedule: 1 = one for all sparse steps; default one per\n"
-    "                        profiled step, covering the steps up to the next profiled one\n"
-    "  --explain L H         show why head H of layer L got its pattern (may be repeated)\n"
-    "  --csv FILE            write the per-head choices as CSV\n"
-    "  --quiet               print nothing but errors\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "exit status: 0 on success, 1 when the profile is unreadable or invalid or a file cannot be written,\n"
-    "2 on a usage error or an impossible option.\n";
-
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+cli::ArgParser make_parser() {
+  cli::ArgParser p(
+      "svdit search", "svdit search PROFILE [--out PLAN.json] [--objective paper|error-bound|time-budget] [options]",
+      "Chooses a sparse attention pattern for every (step range, layer, head) from the profile's measured error\n"
+      "and kernel cost, fuses heads that share a pattern, prints a summary and writes the plan.\n"
+      "\n"
+      "objectives:\n"
+      "  error-bound (default)  per head the pattern of least predicted time whose error stays <= epsilon;\n"
+      "                         each layer is solved jointly, because heads sharing a pattern run in one launch\n"
+      "  paper                  Sparse-vDiT's rule: argmin of L = error + lambda x density, dense if all L > epsilon\n"
+      "  time-budget            least total error within --budget-us or --speedup (Lagrangian sweep; prints the\n"
+      "                         Pareto frontier and stores it in the plan)");
+  p.option("out", "PLAN.json", "write the plan here (without it nothing is written)");
+  p.option("objective", "NAME", "paper, error-bound or time-budget (see above)", to_string(SearchOptions{}.objective));
+  p.option("epsilon", "E", "error bound (relative MSE); default 0.05 (error-bound), 1 (paper)");
+  p.option("lambda", "L", "paper: weight of density in L; default 0.5");
+  p.option("quantile", "Q", "error of a candidate = Q-quantile over calibration prompts x profiled steps of the\n"
+                            "bucket (nearest rank); default 1 = the maximum");
+  p.option("budget-us", "T", "time-budget: predicted attention time of one generation (all sampling steps and\n"
+                             "layers), in us (or in dense-head units when the cost model falls back to density)");
+  p.option("speedup", "S", "time-budget: or a speed-up target over all-dense");
+  p.option("warmup-steps", "K", "sampling steps [0, K) run dense; default 0");
+  p.option("warmup-layers", "M", "layers [0, M) run dense in every step; default 0");
+  p.option("buckets", "N", "heads tables in the schedule: 1 = one for all sparse steps; default one per\n"
+                           "profiled step, covering the steps up to the next profiled one");
+  p.option_tuple("explain", {"L", "H"}, "show why head H of layer L got its pattern (may be repeated)");
+  p.option("csv", "FILE", "write the per-head choices as CSV");
+  p.flag("quiet", "print nothing but errors");
+  p.epilogue("exit status: 0 on success, 1 when the profile is unreadable or invalid or a file cannot be written,\n"
+             "2 on a usage error or an impossible option.");
+  return p;
+}
 
 struct CommandLine {
   fs::path profile;
@@ -78,61 +71,34 @@ struct CommandLine {
   bool quiet = false;
 };
 
-int64_t parse_integer(std::string_view option, std::string_view text) {
-  int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size())
-    throw UsageError(std::string(option) + ": expected an integer, found \"" + std::string(text) + "\"");
-  return value;
-}
-
-double parse_number(std::string_view option, std::string_view text) {
-  const std::string copy(text);
-  char* end = nullptr;
-  const double value = std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size())
-    throw UsageError(std::string(option) + ": expected a number, found \"" + copy + "\"");
-  return value;
-}
-
-CommandLine parse(int argc, char** argv) {
+CommandLine command_line(const cli::ArgParser& args) {
   CommandLine cl;
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  auto value = [&](size_t& i) -> std::string_view {
-    if (i + 1 >= args.size()) throw UsageError(std::string(args[i]) + ": missing value");
-    return args[++i];
-  };
-  std::optional<fs::path> profile;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a = args[i];
-    if (a == "--out") cl.out = fs::path(value(i));
-    else if (a == "--csv") cl.csv = fs::path(value(i));
-    else if (a == "--objective") {
-      const std::string_view name = value(i);
-      const std::optional<Objective> o = objective_from_string(name);
-      if (!o) throw UsageError("--objective: expected paper, error-bound or time-budget, found \"" + std::string(name) + "\"");
-      cl.options.objective = *o;
-    } else if (a == "--epsilon") cl.options.epsilon = parse_number(a, value(i));
-    else if (a == "--lambda") cl.options.lambda = parse_number(a, value(i));
-    else if (a == "--quantile") cl.options.quantile = parse_number(a, value(i));
-    else if (a == "--budget-us") cl.options.budget_us = parse_number(a, value(i));
-    else if (a == "--speedup") cl.options.speedup = parse_number(a, value(i));
-    else if (a == "--warmup-steps") cl.options.warmup_steps = parse_integer(a, value(i));
-    else if (a == "--warmup-layers") cl.options.warmup_layers = parse_integer(a, value(i));
-    else if (a == "--buckets") {
-      cl.options.buckets = parse_integer(a, value(i));
-      if (cl.options.buckets < 1) throw UsageError("--buckets: expected at least 1, found " + std::to_string(cl.options.buckets));
-    } else if (a == "--explain") {
-      const int64_t layer = parse_integer("--explain LAYER", value(i));
-      const int64_t head = parse_integer("--explain HEAD", value(i));
-      cl.explain.emplace_back(layer, head);
-    } else if (a == "--quiet") cl.quiet = true;
-    else if (a.starts_with("-") && a.size() > 1) throw UsageError("unknown option " + std::string(a));
-    else if (profile) throw UsageError("more than one PROFILE given: " + profile->string() + " and " + std::string(a));
-    else profile = fs::path(a);
+  if (args.positional().empty()) throw cli::UsageError("missing PROFILE");
+  if (args.positional().size() > 1) {
+    throw cli::UsageError("more than one PROFILE given: " + args.positional()[0] + " and " + args.positional()[1]);
   }
-  if (!profile) throw UsageError("missing PROFILE");
-  cl.profile = *profile;
+  cl.profile = args.positional()[0];
+  if (args.has("out")) cl.out = fs::path(args.get("out"));
+  if (args.has("csv")) cl.csv = fs::path(args.get("csv"));
+  const std::string objective = args.get("objective");
+  const std::optional<Objective> o = objective_from_string(objective);
+  if (!o) throw cli::UsageError("--objective: expected paper, error-bound or time-budget, found \"" + objective + "\"");
+  cl.options.objective = *o;
+  if (args.has("epsilon")) cl.options.epsilon = args.get_double("epsilon");
+  if (args.has("lambda")) cl.options.lambda = args.get_double("lambda");
+  if (args.has("quantile")) cl.options.quantile = args.get_double("quantile");
+  if (args.has("budget-us")) cl.options.budget_us = args.get_double("budget-us");
+  if (args.has("speedup")) cl.options.speedup = args.get_double("speedup");
+  if (args.has("warmup-steps")) cl.options.warmup_steps = args.get_int("warmup-steps");
+  if (args.has("warmup-layers")) cl.options.warmup_layers = args.get_int("warmup-layers");
+  if (args.has("buckets")) {
+    cl.options.buckets = args.get_int("buckets");
+    if (cl.options.buckets < 1) throw cli::UsageError("--buckets: expected at least 1, found " + args.get("buckets"));
+  }
+  for (const std::vector<std::string>& layer_head : args.occurrences("explain")) {
+    cl.explain.emplace_back(cli::parse_int("--explain L", layer_head[0]), cli::parse_int("--explain H", layer_head[1]));
+  }
+  cl.quiet = args.flag_set("quiet");
   return cl;
 }
 
@@ -167,24 +133,12 @@ int run(const CommandLine& cl) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string_view(argv[i]) == "-h" || std::string_view(argv[i]) == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc, argv, [](const cli::ArgParser& parsed) {
+    try {
+      return run(command_line(parsed));
+    } catch (const OptionError& e) {
+      throw cli::UsageError(e.what());  // an option the search cannot honour: exit 2, like any usage error
     }
-  try {
-    return run(parse(argc, argv));
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "svdit search: %s\n\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const OptionError& e) {
-    std::fprintf(stderr, "svdit search: %s\n", e.what());
-    return 2;
-  } catch (const data::FormatError& e) {
-    std::fprintf(stderr, "svdit search: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "svdit search: %s\n", e.what());
-    return 1;
-  }
+  });
 }

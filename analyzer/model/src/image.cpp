@@ -5,9 +5,8 @@
 #include <string>
 
 #include <stb/stb_image.h>
-#include <stb/stb_image_write.h>
 
-#include "svdit/data/atomic_file.h"
+#include "svdit/data/png.h"
 
 namespace svdit::analyzer {
 
@@ -39,14 +38,7 @@ void write_png(const Image& image, const std::filesystem::path& path) {
       image.rgba.size() != static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 4) {
     throw std::runtime_error(path.string() + ": cannot write an empty or inconsistent image");
   }
-  std::string bytes;
-  auto sink = [](void* context, void* data, int size) {
-    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
-  };
-  if (stbi_write_png_to_func(sink, &bytes, image.width, image.height, 4, image.rgba.data(), image.width * 4) == 0) {
-    throw std::runtime_error(path.string() + ": PNG encoding failed");
-  }
-  data::write_file_atomically(path, bytes);
+  data::write_png(path, image.rgba, image.width, image.height, data::PngColor::rgba);
 }
 
 Image read_png(const std::filesystem::path& path) {

@@ -18,11 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "svdit/data/atomic_file.h"
+#include "svdit/data/png.h"
 #include "svdit/demo/plot.h"
 #include "svdit/demo/trainer.h"
 #include "svdit/runtime/device.h"
 #include "svdit/runtime/pixel_unshuffle.h"
-#include "svdit/runtime/png.h"
 #include "svdit/runtime/progress_bar.h"
 #include "svdit/runtime/sampling.h"
 #include "svdit/runtime/text_embeddings.h"
@@ -113,7 +113,7 @@ void write_csv(const std::filesystem::path& path, const std::vector<HistoryRow>&
 }
 
 void write_image(const std::filesystem::path& path, const Image& img) {
-  rt::write_png(path, img.rgb, img.width, img.height);
+  data::write_png(path, img.rgb, img.width, img.height);
 }
 
 // Every prompt sampled with the runtime (UniPC, CFG against the empty prompt), decoded, one row per prompt.

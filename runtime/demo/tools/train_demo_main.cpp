@@ -1,22 +1,20 @@
 // svdit train-demo: train the demo model (docs/DEMO_MODEL.md) with flow matching on procedural videos.
 
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
 #include <cstdio>
 
+#include "svdit/cli/arg_parser.h"
 #include "svdit/demo/trainer.h"
-#include "svdit/runtime/cli_args.h"
-#include "svdit/runtime/device.h"
+#include "svdit/runtime/tool_options.h"
 
+namespace cli = svdit::cli;
 namespace rt = svdit::runtime;
 namespace demo = svdit::demo;
 
 namespace {
 
-rt::ArgParser make_parser() {
+cli::ArgParser make_parser() {
   const demo::TrainOptions d;
-  rt::ArgParser p("svdit train-demo", "svdit train-demo --out DIR [--minutes M | --steps N] [--resume] [options]",
+  cli::ArgParser p("svdit train-demo", "svdit train-demo --out DIR [--minutes M | --steps N] [--resume] [options]",
                   "Trains the demo model (Wan2.1 architecture, svdit-demo-shapes: dim 256, 8 layers, 4 heads × 64) with\n"
                   "flow matching on procedural videos of moving shapes (12 frames of 64×96 px, pixel-unshuffle latents,\n"
                   "class-word prompts), with the runtime's own WanModel. Writes into DIR: checkpoint.safetensors (every\n"
@@ -40,9 +38,7 @@ rt::ArgParser make_parser() {
   p.option("log-every", "N", "training-loss log row every N steps", std::to_string(d.log_every));
   p.option("checkpoint-every", "N", "checkpoint every N steps", std::to_string(d.checkpoint_every));
   p.option("data-threads", "N", "CPU threads generating videos (0: cores − 1)", "0");
-  p.option("threads", "N", "CPU threads for LibTorch (default: its own choice)");
-  p.option("device", "DEV", "auto, cpu, cuda or cuda:N", "auto");
-  p.option("dtype", "TYPE", "compute dtype: auto (bf16 on GPU, fp32 on CPU), fp32, bf16", "auto");
+  rt::add_device_options(p, "fp32, bf16");
   p.option("sample-steps", "N", "UniPC steps of the sample strip", "25");
   p.option("sample-guidance", "G", "guidance of the sample strip", "4.0");
   p.option("sample-shift", "S", "flow shift of the sample strip", "3.0");
@@ -52,12 +48,12 @@ rt::ArgParser make_parser() {
   return p;
 }
 
-int run(const rt::ArgParser& args) {
-  if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_int("threads")));
+int run(const cli::ArgParser& args) {
   demo::RunOptions ro;
   demo::TrainOptions& t = ro.train;
-  t.device = rt::parse_device(args.get("device"));
-  t.compute_dtype = rt::parse_dtype(args.get("dtype"), t.device);
+  const rt::DeviceChoice choice = rt::device_from_args(args);
+  t.device = choice.device;
+  t.compute_dtype = choice.dtype;
   t.minutes = args.get_double("minutes");
   t.steps = args.get_int("steps");
   t.batch = args.get_int("batch");
@@ -74,11 +70,11 @@ int run(const rt::ArgParser& args) {
   t.log_every = args.get_int("log-every");
   t.checkpoint_every = args.get_int("checkpoint-every");
   t.threads = static_cast<int>(args.get_int("data-threads"));
-  if (t.steps <= 0 && t.minutes <= 0) throw rt::UsageError("svdit train-demo: give --steps or --minutes (or both)");
+  if (t.steps <= 0 && t.minutes <= 0) throw cli::UsageError("give --steps or --minutes (or both)");
   for (const auto& [name, value] : {std::pair{"eval-every", t.eval_every}, {"log-every", t.log_every},
                                     {"checkpoint-every", t.checkpoint_every}, {"batch", t.batch},
                                     {"warmup", t.warmup}, {"heldout", t.heldout}}) {
-    if (value <= 0) throw rt::UsageError(std::string("--") + name + ": expected a positive integer");
+    if (value <= 0) throw cli::UsageError(std::string("--") + name + ": expected a positive integer");
   }
   ro.out_dir = args.get("out");
   ro.resume = args.flag_set("resume");
@@ -97,6 +93,6 @@ int run(const rt::ArgParser& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rt::ArgParser args = make_parser();
-  return rt::run_tool(args, argc, argv, run);
+  cli::ArgParser args = make_parser();
+  return cli::run_tool(args, argc, argv, run);
 }

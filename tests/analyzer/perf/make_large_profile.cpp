@@ -8,24 +8,25 @@
 // The numbers are made up (smooth functions of the indices); only their sizes matter here.
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
 
+#include "svdit/cli/arg_parser.h"
 #include "svdit/data/block_layout.h"
 #include "svdit/data/pattern.h"
 #include "svdit/data/profile_writer.h"
 
 using namespace svdit::data;
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: svdit-analyze-make-large-profile OUT.h5 [MAPPED_STEPS]\n");
-    return 2;
-  }
-  const int64_t mapped_steps = argc > 2 ? std::atoll(argv[2]) : 1;
-  try {
+namespace {
+
+int make_profile(const svdit::cli::ArgParser& args) {
+  const std::vector<std::string>& files = args.positional();
+  if (files.empty() || files.size() > 2) throw svdit::cli::UsageError("expected OUT.h5 [MAPPED_STEPS]");
+  const std::string out = files[0];
+  const int64_t mapped_steps = files.size() > 1 ? svdit::cli::parse_int("MAPPED_STEPS", files[1]) : 1;
+  {
     ProfileMeta meta;
     meta.model = "synthetic-wan2.1-14b-size";
     meta.layers = 40;
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
     const auto n = static_cast<int64_t>(candidates.size());
     std::printf("%lld candidates, G = %lld\n", static_cast<long long>(n), static_cast<long long>(t.num_blocks()));
 
-    ProfileWriter writer = ProfileWriter::create(argv[1], meta, candidates);
+    ProfileWriter writer = ProfileWriter::create(out, meta, candidates);
     std::vector<float> error(static_cast<size_t>(meta.heads * n)), recall(error.size());
     for (int64_t pr = 0; pr < 2; ++pr) {
       for (int64_t s = 0; s < meta.num_steps(); ++s) {
@@ -121,10 +122,18 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-    std::printf("wrote %s (unfinished: complete = 0)\n", ProfileWriter::partial_path(argv[1]).c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "svdit-analyze-make-large-profile: %s\n", e.what());
-    return 1;
+    std::printf("wrote %s (unfinished: complete = 0)\n", ProfileWriter::partial_path(out).c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* const program = "svdit-analyze-make-large-profile";
+  svdit::cli::ArgParser args(program, std::string(program) + " OUT.h5 [MAPPED_STEPS]",
+                             "Writes a synthetic profile of Wan2.1-14B's size at 720p (unfinished), with maps for the\n"
+                             "first MAPPED_STEPS profiled steps (default 1), for measuring the analyzer's\n"
+                             "responsiveness.");
+  return svdit::cli::run_tool(args, argc, argv, make_profile);
 }

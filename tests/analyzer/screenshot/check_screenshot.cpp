@@ -22,12 +22,14 @@
 #include "svdit/analyzer/metrics.h"
 #include "svdit/analyzer/overlay.h"
 #include "svdit/analyzer/plan_edit.h"
+#include "svdit/cli/arg_parser.h"
 #include "svdit/data/block_layout.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile_reader.h"
 
 using namespace svdit;
 using namespace svdit::analyzer;
+namespace cli = svdit::cli;
 using nlohmann::json;
 
 namespace {
@@ -179,38 +181,19 @@ void check_tradeoff(const Image& img, const json& t) {
   if (checked < 3) fail("tradeoff: fewer than 3 frontier points could be checked");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::vector<std::string> positional;
-  std::string view;
-  int width = 0, height = 0;
-  long long layer = -1, head = -1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--view") {
-      view = next();
-    } else if (a == "--size") {
-      if (std::sscanf(next().c_str(), "%dx%d", &width, &height) != 2) return 2;
-    } else if (a == "--layer") {
-      layer = std::stoll(next());
-    } else if (a == "--head") {
-      head = std::stoll(next());
-    } else {
-      positional.push_back(a);
-    }
+int check(const cli::ArgParser& args) {
+  const std::vector<std::string>& positional = args.positional();
+  if (positional.size() < 3 || positional.size() > 4) {
+    throw cli::UsageError("expected PNG REPORT PROFILE [PLAN], found " + std::to_string(positional.size()) + " files");
   }
-  if (positional.size() < 3 || positional.size() > 4 || view.empty() || width <= 0) {
-    std::fprintf(stderr, "usage: svdit-analyze-check PNG REPORT PROFILE [PLAN] --view V --size WxH [--layer L --head H]\n");
-    return 2;
+  const std::string view = args.get("view");
+  if (view != "grid" && view != "map" && view != "tradeoff") {
+    throw cli::UsageError("--view: expected grid, map or tradeoff, found \"" + view + "\"");
   }
+  const cli::PixelSize size = cli::parse_pixel_size("--size", args.get("size"));
+  const auto width = static_cast<int>(size.width), height = static_cast<int>(size.height);
+  const int64_t layer = args.has("layer") ? args.get_int("layer") : -1;
+  const int64_t head = args.has("head") ? args.get_int("head") : -1;
   try {
     const Image img = read_png(positional[0]);
     std::ifstream in(positional[1]);
@@ -256,12 +239,9 @@ int main(int argc, char** argv) {
         const int64_t f = profile.meta().layout.frames;
         check_heatmap(img, report["frame_map"], profile.frame_map(s, l, h), f, f, {}, "frame map");
       }
-    } else if (view == "tradeoff") {
+    } else {  // tradeoff
       if (!report.contains("tradeoff")) fail("no trade-off plot drawn");
       else check_tradeoff(img, report["tradeoff"]);
-    } else {
-      std::fprintf(stderr, "unknown view %s\n", view.c_str());
-      return 2;
     }
   } catch (const std::exception& e) {
     fail(e.what());
@@ -272,4 +252,20 @@ int main(int argc, char** argv) {
   }
   std::printf("OK\n");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::ArgParser args("svdit-analyze-check", "svdit-analyze-check PNG REPORT PROFILE [PLAN] --view V --size WxH "
+                      "[--layer L --head H]",
+                      "Checks a screenshot of svdit analyze --screenshot PNG --report REPORT against what the\n"
+                      "view must show, derived from PROFILE and PLAN (default: the profile's dense plan) through\n"
+                      "the analyzer's model. Exit 0 when everything holds; 1 with one line per failure otherwise;\n"
+                      "2 on a usage error.");
+  args.option("view", "V", "the view the screenshot shows: grid, map or tradeoff");
+  args.option("size", "WxH", "the screenshot's size in pixels");
+  args.option("layer", "L", "map view: the layer of the head it must show");
+  args.option("head", "H", "map view: the head it must show");
+  return cli::run_tool(args, argc, argv, check);
 }

@@ -1,6 +1,6 @@
 #pragma once
 // A pattern compiled to blocks: the one representation that the GPU kernels, the CPU reference, the search's
-// density figures and the analyzer's overlays all use (DESIGN §3).
+// density figures and the analyzer's overlays all use (docs/FORMATS.md "Patterns (JSON)").
 //
 // Tokens are first put into layout order (a permutation applied to queries, keys and values alike; the output
 // is permuted back). Layout order is

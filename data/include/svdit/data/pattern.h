@@ -1,6 +1,6 @@
 #pragma once
-// Sparse attention patterns (DESIGN §3). A head's pattern is a union of components, each with explicit
-// parameters. Token-level semantics (i = query, j = key, both original token indices):
+// Sparse attention patterns (docs/FORMATS.md "Patterns (JSON)"). A head's pattern is a union of components, each with
+// explicit parameters. Token-level semantics (i = query, j = key, both original token indices):
 //   dense     every (i, j).
 //   skip      nothing; the head's output is zero. Must be the only component.
 //   window    video i = (f, p), j = (f', p'):  |(f·P + p) − (f'·P + p')| ≤ w     (the paper's "diagonal")

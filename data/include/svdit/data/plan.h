@@ -1,6 +1,6 @@
 #pragma once
-// A plan: which sparse pattern every (denoising step, layer, head) of one model runs (DESIGN §4, the exact JSON
-// form is in docs/FORMATS.md "Plan (JSON)"). `svdit search` and the analyzer write plans; the runtime reads them.
+// A plan: which sparse pattern every (denoising step, layer, head) of one model runs (the exact JSON form
+// is in docs/FORMATS.md "Plan (JSON)"). `svdit search` and the analyzer write plans; the runtime reads them.
 // Everything that reads a plan goes through parse_plan()/read_plan(), which validate it completely, so that the
 // runtime can index the heads table without further checks.
 

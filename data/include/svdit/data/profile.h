@@ -1,5 +1,5 @@
 #pragma once
-// The contents of a profile (DESIGN §1, §4): what `svdit profile` measured about one model run, and what
+// The contents of a profile (docs/PROFILER.md): what `svdit profile` measured about one model run, and what
 // `svdit search` and `svdit analyze` decide from. Plain data here; ProfileWriter (profile_writer.h) and
 // ProfileReader (profile_reader.h) move it to and from the HDF5 file documented in docs/FORMATS.md
 // "Profile (HDF5)".
@@ -59,7 +59,8 @@ void validate(const std::vector<ProfileCandidate>& candidates, const TokenLayout
               const std::string& source = "<memory>");
 
 // Measured cost of each candidate's kernel at the profiled shape, for each number of heads fused in one
-// launch (DESIGN §5: the layer's time is the sum over fused groups of the time of a group of that size).
+// launch (docs/SEARCH.md "Cost model and fusion": the layer's time is the sum over fused groups of the time of a
+// group of that size).
 struct CostTable {
   std::string source;       // "cupti" (GPU kernel time) or "cpu-wallclock" (CPU reference, for testing)
   std::string device;       // e.g. "NVIDIA H100 80GB HBM3"

@@ -1,5 +1,5 @@
 #pragma once
-// Model weights in the safetensors format (DESIGN §4 "Weights", docs/FORMATS.md "Weights (safetensors)"):
+// Model weights in the safetensors format (docs/FORMATS.md "Weights (safetensors)"):
 //   [u64 little-endian N][N bytes of UTF-8 JSON header][data section]
 // The header maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end)} (offsets relative to the
 // data section) and may hold "__metadata__", a string→string map. Large checkpoints are split into shards listed

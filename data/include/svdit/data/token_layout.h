@@ -1,5 +1,5 @@
 #pragma once
-// The token layout of one self-attention sequence (DESIGN §3):
+// The token layout of one self-attention sequence (docs/FORMATS.md "Patterns (JSON)"):
 //   [text prefix T0][video F×P tokens, frame-major][text suffix T1],   P = height × width,
 // video token (f, p) sits at index T0 + f·P + p. Wan2.1 has T0 = T1 = 0, CogVideoX T0 = 226, HunyuanVideo T1 = 256.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The hardware-cost half of a profile (DESIGN §1, §5): the time of each candidate's kernel at the profiled shape,
+// The hardware-cost half of a profile (docs/PROFILER.md): the time of each candidate's kernel at the profiled shape,
 // for every number of heads fused into one launch (1 … max_group), as /cost/table and /cost/kernels store it.
 //
 // On a CUDA device (a build with the kernels and CUPTI): every candidate layout is launched through the same

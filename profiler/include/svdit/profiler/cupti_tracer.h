@@ -1,6 +1,6 @@
 #pragma once
-// A small RAII tracer over the CUPTI Activity API (DESIGN §1: "the measured GPU time (CUPTI) of each candidate
-// kernel"). While a CuptiTracer lives, every kernel any thread launches on any device is recorded by CUPTI
+// A small RAII tracer over the CUPTI Activity API (docs/PROFILER.md "Kernel cost": the measured GPU time of each
+// candidate kernel). While a CuptiTracer lives, every kernel any thread launches on any device is recorded by CUPTI
 // (CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: device start/end timestamps, launch configuration, registers, shared
 // memory) without serialising kernels. Launches can be tagged: an ExternalIdScope pushes an id (CUPTI external
 // correlation) and every kernel launched by this thread inside the scope carries it, so the caller can say which

@@ -1,5 +1,5 @@
 #pragma once
-// The sparse plan executor: self-attention as a plan prescribes it (DESIGN §3–4, docs/FORMATS.md "Plan").
+// The sparse plan executor: self-attention as a plan prescribes it (docs/RUNTIME.md, docs/FORMATS.md "Plan (JSON)").
 //
 // On construction the plan is checked against the model and the token layout (check_plan_matches: the message
 // names every mismatching field with both values), and every pattern the schedule uses is compiled to its block

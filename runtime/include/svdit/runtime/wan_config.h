@@ -97,8 +97,8 @@ VideoGeometry video_geometry(const WanConfig& config, int64_t frames, int64_t he
 VideoGeometry latent_geometry(const WanConfig& config, int64_t latent_frames, int64_t latent_height,
                               int64_t latent_width);
 
-// What a plan must match to run on this model and video (DESIGN §4, check_plan_matches). Wan has no text tokens in
-// self-attention: T0 = T1 = 0, the layout is F' × H' × W'.
+// What a plan must match to run on this model and video (docs/FORMATS.md "Plan (JSON)", check_plan_matches). Wan has
+// no text tokens in self-attention: T0 = T1 = 0, the layout is F' × H' × W'.
 data::PlanModel plan_model(const WanConfig& config);
 data::TokenLayout token_layout(const VideoGeometry& geometry, int64_t block_size = 128);
 

@@ -1,8 +1,8 @@
 #pragma once
-// Predicted attention time of a layer (DESIGN §5). Heads of one layer that share a pattern run as one fused
-// launch, so the unit of cost is a *group*: g heads on candidate c cost table(c, g), measured by the profiler for
-// g = 1 … max_group; a larger group is split into launches of max_group heads plus one of the remainder.
-// A layer's time is the sum over its groups.
+// Predicted attention time of a layer (docs/SEARCH.md "Cost model and fusion"). Heads of one layer that share a
+// pattern run as one fused launch, so the unit of cost is a *group*: g heads on candidate c cost table(c, g),
+// measured by the profiler for g = 1 … max_group; a larger group is split into launches of max_group heads plus one
+// of the remainder. A layer's time is the sum over its groups.
 //
 // Without a GPU-measured table (none in the profile, or one timed on the CPU reference, whose times say nothing
 // about the kernels) the model falls back to block density: g heads on c cost g × density(c), in units of one

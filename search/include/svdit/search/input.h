@@ -1,7 +1,7 @@
 #pragma once
-// What the search decides from: the parts of a profile it reads (DESIGN §5: /meta, /candidates, /error, /cost),
-// held in a plain struct so that the HDF5 path (load_search_input) and in-memory callers — tests, benchmarks,
-// the analyzer — go through the same validation and the same solvers.
+// What the search decides from: the parts of a profile it reads (docs/SEARCH.md "What the search reads": /meta,
+// /candidates, /error, /cost), held in a plain struct so that the HDF5 path (load_search_input) and in-memory callers
+// — tests, benchmarks, the analyzer — go through the same validation and the same solvers.
 
 #include <cstdint>
 #include <filesystem>

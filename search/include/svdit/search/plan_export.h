@@ -1,5 +1,5 @@
 #pragma once
-// From a search result to a plan (DESIGN §4, docs/FORMATS.md "Plan (JSON)"): the patterns used, keyed by the
+// From a search result to a plan (docs/FORMATS.md "Plan (JSON)"): the patterns used, keyed by the
 // profile's candidate ids; a dense schedule entry for the warm-up steps; one heads table per bucket; and the
 // provenance that says how the plan was made (docs/SEARCH.md "Provenance").
 

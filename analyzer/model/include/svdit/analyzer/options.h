@@ -5,9 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "svdit/cli/arg_parser.h"
 
 namespace svdit::analyzer {
 
@@ -27,16 +28,16 @@ struct Options {
   bool help = false;
 };
 
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using UsageError = cli::UsageError;
 
-extern const char* const kUsage;
+// The parser of svdit-analyze's command line: its options, and the help text.
+cli::ArgParser make_parser();
 
 // Files are told apart by content (an HDF5 signature is a profile, a JSON object a plan), so their order on
 // the command line does not matter. Throws UsageError for unknown options, missing or malformed values, and two
 // files of one kind; a file that cannot be read at all is left for the opener to report.
+Options options_from_args(const cli::ArgParser& args);
+// The same from the arguments alone (without the program name); `help` is set when -h or --help is among them.
 Options parse_options(const std::vector<std::string>& args);
 
 enum class FileKind { profile, plan, unknown };

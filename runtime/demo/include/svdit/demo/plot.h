@@ -1,7 +1,7 @@
 #pragma once
 // A tiny line-plot rasteriser for the demo model's loss curve (no plotting dependency): axes, grid lines at "nice"
 // values (decades and 2, 5 between them on a log axis), numeric tick labels in a built-in 3×5 digit font, lines
-// and point markers. The result goes to runtime::write_png.
+// and point markers. The result goes to data::write_png.
 
 #include <cstdint>
 #include <string>

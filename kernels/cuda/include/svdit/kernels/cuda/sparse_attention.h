@@ -1,5 +1,5 @@
 #pragma once
-// Block-sparse flash-attention forward (DESIGN §6): one launch computes a whole layer of heads, each head with
+// Block-sparse flash-attention forward (docs/KERNELS.md): one launch computes a whole layer of heads, each head with
 // its own compiled BlockLayout (dense, skip, window, temporal, stripe+window, ...).
 //
 //   out[b, token(l), h, :] = softmax_j( q[b, token(l), h] · k[b, token(j), h] · scale ) v[b, token(j), h]

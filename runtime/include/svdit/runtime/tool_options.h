@@ -1,0 +1,57 @@
+#pragma once
+// The option groups of the tools that run the DiT, declared on the command-line library's parser (svdit_cli) and
+// read into runtime types, one function each:
+//   device:   --device DEV, --dtype TYPE, --threads N       (generate, profile, bench e2e, train-demo)
+//   model:    --weights PATH | --random-weights CONFIG [--weights-seed N]   (generate, profile)
+//   sampling: --steps, --shift, --guidance, --seed, --sampler (generate, profile; defaults: SamplingOptions)
+// and the defaults of the video-size group (svdit/cli/video_options.h) for Wan.
+
+#include <memory>
+#include <string>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include "svdit/cli/arg_parser.h"
+#include "svdit/cli/video_options.h"
+#include "svdit/runtime/sampling.h"
+#include "svdit/runtime/wan_model.h"
+
+namespace svdit::runtime {
+
+// --frames/--height/--width of the Wan tools: Wan2.1's VAE maps 1 + 4k frames to 1 + k latent frames, and 81 frames
+// of 832×480 is the 1.3B model's native size.
+inline const cli::VideoSizeDefaults kWanVideoSize{{"81", "1 + 4k for Wan's VAE"}, {"480", ""}, {"832", ""}};
+
+// Declares --device, --dtype and --threads; `dtypes` lists the explicit choices the tool supports.
+void add_device_options(cli::ArgParser& parser, const std::string& dtypes = "fp32, bf16, fp16");
+
+struct DeviceChoice {
+  c10::Device device = c10::kCPU;
+  c10::ScalarType dtype = c10::kFloat;  // the compute dtype ("auto" resolved for the device)
+};
+
+// Applies --threads (LibTorch's intra-op threads) when given, and resolves --device and --dtype.
+DeviceChoice device_from_args(const cli::ArgParser& args);
+
+// Declares --weights, --random-weights and --weights-seed.
+void add_model_options(cli::ArgParser& parser);
+
+struct ModelFromArgs {
+  std::unique_ptr<WanModel> model;
+  std::string label;  // "PATH (original names, config …/config.json)" or "random (1.3B, seed 0)"
+  c10::Device device = c10::kCPU;  // as --device named it ("cuda", not the model tensors' "cuda:0")
+};
+
+// Builds the model the options name on the device and in the compute dtype of the device group (which the tool
+// declares too); UsageError unless exactly one of --weights and --random-weights is given.
+ModelFromArgs model_from_args(const cli::ArgParser& args);
+
+// Declares --steps, --shift, --guidance, --seed and --sampler, defaulting to SamplingOptions{}'s values.
+// `seed_help` says what the seed seeds in this tool.
+void add_sampling_options(cli::ArgParser& parser, const std::string& seed_help = "noise seed");
+
+// The sampling options given (UsageError for --steps below 1).
+SamplingOptions sampling_options_from_args(const cli::ArgParser& args);
+
+}  // namespace svdit::runtime
