@@ -6,6 +6,8 @@
 #include <array>
 #include <string>
 
+#include "support/build_dir.h"
+
 namespace svdit::testing {
 
 struct CommandResult {
