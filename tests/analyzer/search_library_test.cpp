@@ -7,7 +7,7 @@
 
 #include <cstdlib>
 
-#include "support/build_dir.h"
+#include "support/binary_dir.h"
 #include "svdit/analyzer/document.h"
 #include "svdit/analyzer/search_backend.h"
 #include "svdit/data/plan.h"

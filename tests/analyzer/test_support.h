@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "support/build_dir.h"
+#include "support/binary_dir.h"
 
 namespace svdit::analyzer::test {
 

@@ -6,7 +6,7 @@
 #include <array>
 #include <string>
 
-#include "support/build_dir.h"
+#include "support/binary_dir.h"
 
 namespace svdit::testing {
 
