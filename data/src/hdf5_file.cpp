@@ -182,7 +182,18 @@ Id file_access_properties() {
 
 }  // namespace
 
-File File::open(const std::filesystem::path& path, bool writable) {
+namespace {
+
+// HDF5 1.10's file access property behind `h5clear -s`; it has no public setter in 1.10 (1.12 neither), so it is
+// set by name. Checked to exist, so that a library without it gives an error rather than a refused open.
+constexpr const char* kClearStatusFlags = "clear_status_flags";
+
+}  // namespace
+
+File File::open(const std::filesystem::path& path, bool writable) { return open_with(path, writable, false); }
+File File::open_after_crash(const std::filesystem::path& path) { return open_with(path, true, true); }
+
+File File::open_with(const std::filesystem::path& path, bool writable, bool clear_status_flags) {
   silence_errors();
   const std::string source = path.string();
   std::error_code ec;
@@ -193,6 +204,12 @@ File File::open(const std::filesystem::path& path, bool writable) {
   if (is_hdf5 < 0) throw FormatError(source, "file", "cannot be read: " + last_error());
   Id fapl = file_access_properties();
   if (fapl.get() < 0) throw FormatError(source, "file", "cannot set up file access: " + last_error());
+  if (clear_status_flags) {
+    hbool_t clear = true;
+    if (H5Pexist(fapl.get(), kClearStatusFlags) <= 0 || H5Pset(fapl.get(), kClearStatusFlags, &clear) < 0) {
+      throw FormatError(source, "file", "this HDF5 library cannot clear a crashed writer's status flag");
+    }
+  }
   Id file(H5Fopen(source.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (file.get() < 0) {
     throw FormatError(source, "file", "HDF5 cannot open it (truncated or corrupt?): " + last_error());
@@ -213,6 +230,10 @@ File File::create(const std::filesystem::path& path) {
   Id file(H5Fcreate(source.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
   if (file.get() < 0) throw FormatError(source, "file", "cannot create it: " + last_error());
   return File(std::move(file), source);
+}
+
+void File::remove(const std::string& path) {
+  if (H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT) < 0) fail(path, "cannot be removed");
 }
 
 void File::fail(const std::string& object, const std::string& what) const {

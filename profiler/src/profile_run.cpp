@@ -12,6 +12,7 @@
 
 #include "svdit/data/block_layout.h"
 #include "svdit/data/profile_writer.h"
+#include "svdit/data/target_lock.h"
 #include "svdit/profiler/candidate_family.h"
 #include "svdit/profiler/cost_measurement.h"
 #include "svdit/runtime/attention_observer.h"
@@ -194,9 +195,11 @@ ProfileRunReport run_profile(const rt::WanModel& model, const rt::VideoGeometry&
   }
 
   // The writer: the partial file of an interrupted run, or a fresh one (once the candidates are final).
+  // One run per target, refused before anything is read, created or truncated (data/target_lock.h).
+  const data::TargetLock lock = data::TargetLock::acquire(options.out);
   std::optional<data::ProfileWriter> writer;
   const std::filesystem::path partial = data::ProfileWriter::partial_path(options.out);
-  if (options.resume && std::filesystem::exists(partial)) {
+  if (options.resume && data::ProfileWriter::resumable(options.out)) {
     writer.emplace(data::ProfileWriter::resume(options.out));
     const std::string differs = meta_difference(writer->meta(), meta);
     if (!differs.empty()) {
@@ -211,7 +214,7 @@ ProfileRunReport run_profile(const rt::WanModel& model, const rt::VideoGeometry&
     candidates = writer->candidates();
     note("resume  " + partial.string());
   } else {
-    if (options.resume) note("resume  no partial profile " + partial.string() + ": starting afresh");
+    if (options.resume) note("resume  no resumable partial profile " + partial.string() + ": starting afresh");
     else if (std::filesystem::exists(partial)) note("note    replacing the partial profile " + partial.string() +
                                                     " (--resume continues one instead)");
   }
