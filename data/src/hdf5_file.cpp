@@ -303,12 +303,10 @@ int64_t File::read_int_attribute(const std::string& object, const std::string& n
   Id type(H5Aget_type(attr.get()), H5Tclose);
   Id space(H5Aget_space(attr.get()), H5Sclose);
   if (type.get() < 0 || space.get() < 0) fail(where, "cannot be inspected");
-  if (H5Tget_class(type.get()) != H5T_INTEGER) fail(where, "expected an integer, found " + describe_type(type.get()));
-  if (H5Sget_simple_extent_npoints(space.get()) != 1) fail(where, "expected a single integer");
-  if (H5Tget_size(type.get()) > 8 || (H5Tget_size(type.get()) == 8 && H5Tget_sign(type.get()) == H5T_SGN_NONE)) {
-    // HDF5 would clip an out-of-range value silently; refuse the types that can hold one.
-    fail(where, "expected an integer type of at most 64 bits that fits int64, found " + describe_type(type.get()));
-  }
+  // docs/FORMATS.md: "Integer attributes are scalar int64". Any other type is refused rather than converted:
+  // HDF5 would clip an out-of-range value silently, and a reader that converts accepts files the spec forbids.
+  if (!matches(type.get(), Dtype::int64)) fail(where, "expected a scalar int64, found " + describe_type(type.get()));
+  if (H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) fail(where, "expected a scalar int64, found an array");
   int64_t value = 0;
   if (H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0) fail(where, "cannot be read");
   return value;
@@ -362,6 +360,14 @@ Id File::open_dataset(const std::string& path, Dtype dtype, const Shape& shape) 
   const Shape found = dataset_shape(path);  // also checks that it exists and is a dataset
   Id dataset(H5Dopen2(file_.get(), path.c_str(), H5P_DEFAULT), H5Dclose);
   if (dataset.get() < 0) fail(path, "cannot be opened");
+  // Raw data must live in this file: external storage (H5Pset_external) or a virtual dataset can point at any
+  // file on the machine — /dev/zero, another user's data — which a reader of a profile must never open.
+  Id dcpl(H5Dget_create_plist(dataset.get()), H5Pclose);
+  if (dcpl.get() < 0) fail(path, "cannot read its storage properties");
+  const H5D_layout_t storage = H5Pget_layout(dcpl.get());
+  if (H5Pget_external_count(dcpl.get()) != 0 || storage == H5D_VIRTUAL || storage < 0) {
+    fail(path, "its data is stored outside this file (HDF5 external or virtual storage), which svdit refuses");
+  }
   Id type(H5Dget_type(dataset.get()), H5Tclose);
   if (type.get() < 0) fail(path, "cannot read its dtype");
   if (!matches(type.get(), dtype)) {

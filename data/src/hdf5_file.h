@@ -98,7 +98,7 @@ class File {
   // Attributes of the object at `object` ("/" for the root).
   bool has_attribute(const std::string& object, const std::string& name) const;
   std::string read_string_attribute(const std::string& object, const std::string& name) const;
-  int64_t read_int_attribute(const std::string& object, const std::string& name) const;  // any integer type
+  int64_t read_int_attribute(const std::string& object, const std::string& name) const;  // scalar int64 only
   void write_attribute(const std::string& object, const std::string& name, const std::string& value);
   void write_attribute(const std::string& object, const std::string& name, int64_t value);  // stored int64
 

@@ -812,7 +812,77 @@ TEST_F(ProfileTest, RefusesAnImplausiblyLargeLayoutBeforeAllocating) {
   write_complete_profile(path);
   // 150000 frames of 32 tokens: G = 75000 blocks, so one [G, G] map would be 5.6e9 elements.
   edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "frames", 150000); });
-  expect_refused(path, "/maps/pooled", "larger than svdit loads");
+  expect_refused(path, "/meta attribute seq_len", "exceeds the bound 8192 blocks");
+}
+
+// --- issue 20: bounds before allocating or looping, the documented types only, data inside the file -------------
+
+TEST_F(ProfileTest, RefusesSizesBeyondTheirBoundsNamingFieldValueAndBound) {
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  // 2^62 sampling steps: inspect and search accepted it and the analyzer's timeline looped over all of them.
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "sampling_steps", int64_t{1} << 62); });
+  expect_refused(path, "/meta attribute sampling_steps", "4611686018427387904, which exceeds the bound 10000");
+  write_complete_profile(path);
+  // G = 9000 blocks (2^31 elements would be the old limit): 46336 made the map view take 10 s a frame.
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "frames", 9000 * 64 / 32); });
+  expect_refused(path, "/meta attribute seq_len", "exceeds the bound 8192 blocks");
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "heads", 5000); });
+  expect_refused(path, "/meta attribute heads", "5000, which exceeds the bound 1024");
+}
+
+TEST_F(ProfileTest, RefusesIntegerAttributesOfAnotherType) {
+  // docs/FORMATS.md: "Integer attributes are scalar int64".
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    ASSERT_GE(H5Adelete_by_name(file, "/meta", "layers", H5P_DEFAULT), 0);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate_by_name(file, "/meta", "layers", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                         H5P_DEFAULT);
+    const int32_t two = 2;
+    ASSERT_GE(H5Awrite(attr, H5T_NATIVE_INT32, &two), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+  });
+  expect_refused(path, "/meta attribute layers", "expected a scalar int64, found int32");
+}
+
+TEST_F(ProfileTest, RefusesADatasetStoredOutsideTheFile) {
+  // HDF5 external storage can point at any file (here /dev/zero: every value 0, a "perfect" candidate).
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    ASSERT_GE(H5Ldelete(file, "/candidates/block_density", H5P_DEFAULT), 0);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_external(dcpl, "/dev/zero", 0, kCandidates * sizeof(double)), 0);
+    const hsize_t n = kCandidates;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t dataset = H5Dcreate2(file, "/candidates/block_density", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl,
+                                     H5P_DEFAULT);
+    ASSERT_GE(dataset, 0);
+    H5Dclose(dataset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+  });
+  expect_refused(path, "/candidates/block_density", "stored outside this file");
+}
+
+TEST_F(ProfileTest, RefusesADuplicateKeyInACandidatePattern) {
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    const hid_t dataset = H5Dopen2(file, "/candidates/components", H5P_DEFAULT);
+    const hid_t type = H5Dget_type(dataset);
+    std::string bad = R"([{"type":"window","w":32,"w":3}])";
+    ASSERT_LE(bad.size(), H5Tget_size(type));
+    bad.resize(H5Tget_size(type), '\0');
+    poke(file, "/candidates/components", {2}, type, bad.data());
+    H5Tclose(type);
+    H5Dclose(dataset);
+  });
+  expect_refused(path, "/candidates/components[2]", "duplicate key \"w\"");
 }
 
 TEST_F(ProfileTest, RefusesNaNInACompleteProfile) {
