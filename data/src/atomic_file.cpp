@@ -12,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 
 namespace svdit::data {
@@ -33,6 +34,40 @@ void sync_directory_of(const std::filesystem::path& path) {
   }
 }
 
+// ".<name>.tmp-": the prefix of every temporary_sibling() of `path`.
+std::string temporary_prefix(const std::filesystem::path& path) { return "." + path.filename().string() + ".tmp-"; }
+
+// Removes temporaries of `path` that a killed writer left behind. Called under the target's lock: no other process
+// is writing `path` now, so a temporary of another pid is dead (this process's own may be another thread's).
+void remove_stale_temporaries(const std::filesystem::path& path) {
+  const std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
+  const std::string prefix = temporary_prefix(path);
+  const std::string own = prefix + std::to_string(static_cast<long>(::getpid())) + "-";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.rfind(own, 0) != 0) {
+      std::error_code ignored;
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
+}
+
+// An unnamed file in `path`'s directory (O_TMPFILE): it vanishes with the process if the writer dies before
+// commit() names it. -1 where the filesystem cannot (then a named temporary is used).
+int open_anonymous(const std::filesystem::path& path, mode_t mode) {
+#ifdef O_TMPFILE
+  // linkat() names the file through /proc/self/fd; without /proc it could never be named.
+  if (::access("/proc/self/fd", X_OK) != 0) return -1;
+  const std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
+  return ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+#else
+  static_cast<void>(path);
+  static_cast<void>(mode);
+  return -1;
+#endif
+}
+
 }  // namespace
 
 std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
@@ -45,10 +80,10 @@ std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
   }();
   const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
   char suffix[64];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%llu-%08llx", static_cast<long>(::getpid()),
+  std::snprintf(suffix, sizeof suffix, "%ld-%llu-%08llx", static_cast<long>(::getpid()),
                 static_cast<unsigned long long>(n), static_cast<unsigned long long>(token & 0xffffffffu));
   // A leading dot keeps the temporary out of globs such as *.json while it exists.
-  return path.parent_path() / ("." + path.filename().string() + suffix);
+  return path.parent_path() / (temporary_prefix(path) + suffix);
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
@@ -59,26 +94,31 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 
 AtomicFileWriter::AtomicFileWriter(std::filesystem::path path) : path_(std::move(path)) {
   if (path_.filename().empty()) throw std::runtime_error("cannot write " + path_.string() + ": not a file name");
+  lock_ = TargetLock::acquire(path_);  // before anything beside the target is created or removed
+  remove_stale_temporaries(path_);
   // Keep the permission bits of the file being replaced: rewriting a plan must not make it world-readable or
   // strip a group's write access behind the user's back.
   mode_t mode = 0666;
   struct stat existing {};
   const bool replacing = ::stat(path_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
   if (replacing) mode = existing.st_mode & 07777;
-  temporary_ = temporary_sibling(path_);
-  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd_ < 0) throw write_error(path_, "creating temporary " + temporary_.string(), errno);
+  fd_ = open_anonymous(path_, mode);
+  if (fd_ < 0) {
+    temporary_ = temporary_sibling(path_);
+    fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd_ < 0) throw write_error(path_, "creating temporary " + temporary_.string(), errno);
+  }
   if (replacing && ::fchmod(fd_, mode) != 0) {  // open() applied the umask
     const int error = errno;
     ::close(fd_);
-    ::unlink(temporary_.c_str());
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
     throw write_error(path_, "fchmod", error);
   }
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temporary_.c_str());
+  if (!committed_ && !temporary_.empty()) ::unlink(temporary_.c_str());
 }
 
 void AtomicFileWriter::write(const void* data, size_t size) {
@@ -100,6 +140,16 @@ void AtomicFileWriter::commit() {
   // fsync before rename: otherwise after a power loss the rename can be on disk while the data is not, which
   // would replace a good old file with an empty one — the very thing this class exists to prevent.
   if (::fsync(fd_) != 0) throw write_error(path_, "fsync", errno);
+  if (temporary_.empty()) {
+    // Name the unnamed file beside the target, then rename as below. A crash in between leaves a temporary of a
+    // dead pid, which the next writer of the target removes.
+    const std::filesystem::path named = temporary_sibling(path_);
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, named.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      throw write_error(path_, "naming the temporary " + named.string(), errno);
+    }
+    temporary_ = named;
+  }
   const int closed = ::close(fd_);
   fd_ = -1;
   if (closed != 0) throw write_error(path_, "close", errno);  // a deferred write error surfaces here

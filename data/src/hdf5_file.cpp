@@ -182,7 +182,18 @@ Id file_access_properties() {
 
 }  // namespace
 
-File File::open(const std::filesystem::path& path, bool writable) {
+namespace {
+
+// HDF5 1.10's file access property behind `h5clear -s`; it has no public setter in 1.10 (1.12 neither), so it is
+// set by name. Checked to exist, so that a library without it gives an error rather than a refused open.
+constexpr const char* kClearStatusFlags = "clear_status_flags";
+
+}  // namespace
+
+File File::open(const std::filesystem::path& path, bool writable) { return open_with(path, writable, false); }
+File File::open_after_crash(const std::filesystem::path& path) { return open_with(path, true, true); }
+
+File File::open_with(const std::filesystem::path& path, bool writable, bool clear_status_flags) {
   silence_errors();
   const std::string source = path.string();
   std::error_code ec;
@@ -193,6 +204,12 @@ File File::open(const std::filesystem::path& path, bool writable) {
   if (is_hdf5 < 0) throw FormatError(source, "file", "cannot be read: " + last_error());
   Id fapl = file_access_properties();
   if (fapl.get() < 0) throw FormatError(source, "file", "cannot set up file access: " + last_error());
+  if (clear_status_flags) {
+    hbool_t clear = true;
+    if (H5Pexist(fapl.get(), kClearStatusFlags) <= 0 || H5Pset(fapl.get(), kClearStatusFlags, &clear) < 0) {
+      throw FormatError(source, "file", "this HDF5 library cannot clear a crashed writer's status flag");
+    }
+  }
   Id file(H5Fopen(source.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (file.get() < 0) {
     throw FormatError(source, "file", "HDF5 cannot open it (truncated or corrupt?): " + last_error());
@@ -213,6 +230,10 @@ File File::create(const std::filesystem::path& path) {
   Id file(H5Fcreate(source.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
   if (file.get() < 0) throw FormatError(source, "file", "cannot create it: " + last_error());
   return File(std::move(file), source);
+}
+
+void File::remove(const std::string& path) {
+  if (H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT) < 0) fail(path, "cannot be removed");
 }
 
 void File::fail(const std::string& object, const std::string& what) const {
@@ -282,12 +303,10 @@ int64_t File::read_int_attribute(const std::string& object, const std::string& n
   Id type(H5Aget_type(attr.get()), H5Tclose);
   Id space(H5Aget_space(attr.get()), H5Sclose);
   if (type.get() < 0 || space.get() < 0) fail(where, "cannot be inspected");
-  if (H5Tget_class(type.get()) != H5T_INTEGER) fail(where, "expected an integer, found " + describe_type(type.get()));
-  if (H5Sget_simple_extent_npoints(space.get()) != 1) fail(where, "expected a single integer");
-  if (H5Tget_size(type.get()) > 8 || (H5Tget_size(type.get()) == 8 && H5Tget_sign(type.get()) == H5T_SGN_NONE)) {
-    // HDF5 would clip an out-of-range value silently; refuse the types that can hold one.
-    fail(where, "expected an integer type of at most 64 bits that fits int64, found " + describe_type(type.get()));
-  }
+  // docs/FORMATS.md: "Integer attributes are scalar int64". Any other type is refused rather than converted:
+  // HDF5 would clip an out-of-range value silently, and a reader that converts accepts files the spec forbids.
+  if (!matches(type.get(), Dtype::int64)) fail(where, "expected a scalar int64, found " + describe_type(type.get()));
+  if (H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) fail(where, "expected a scalar int64, found an array");
   int64_t value = 0;
   if (H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0) fail(where, "cannot be read");
   return value;
@@ -341,6 +360,14 @@ Id File::open_dataset(const std::string& path, Dtype dtype, const Shape& shape) 
   const Shape found = dataset_shape(path);  // also checks that it exists and is a dataset
   Id dataset(H5Dopen2(file_.get(), path.c_str(), H5P_DEFAULT), H5Dclose);
   if (dataset.get() < 0) fail(path, "cannot be opened");
+  // Raw data must live in this file: external storage (H5Pset_external) or a virtual dataset can point at any
+  // file on the machine — /dev/zero, another user's data — which a reader of a profile must never open.
+  Id dcpl(H5Dget_create_plist(dataset.get()), H5Pclose);
+  if (dcpl.get() < 0) fail(path, "cannot read its storage properties");
+  const H5D_layout_t storage = H5Pget_layout(dcpl.get());
+  if (H5Pget_external_count(dcpl.get()) != 0 || storage == H5D_VIRTUAL || storage < 0) {
+    fail(path, "its data is stored outside this file (HDF5 external or virtual storage), which svdit refuses");
+  }
   Id type(H5Dget_type(dataset.get()), H5Tclose);
   if (type.get() < 0) fail(path, "cannot read its dtype");
   if (!matches(type.get(), dtype)) {

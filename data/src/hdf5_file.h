@@ -77,6 +77,11 @@ class File {
  public:
   // Opens an existing file. Throws FormatError when it is missing, not HDF5, or unreadable (e.g. truncated).
   static File open(const std::filesystem::path& path, bool writable);
+  // Opens for writing a file whose writer may have died without closing it (kill -9, power loss). HDF5 marks a
+  // file "open for write" in its superblock and refuses to open it again until the mark is cleared; this clears
+  // it, as `h5clear -s` does. Only for a file the caller holds the TargetLock of (so no live writer has it open)
+  // and whose content the caller then verifies itself (ProfileWriter::resume checks every slice's checksum).
+  static File open_after_crash(const std::filesystem::path& path);
   // Creates (truncating) a file.
   static File create(const std::filesystem::path& path);
 
@@ -88,11 +93,12 @@ class File {
 
   bool exists(const std::string& path) const;  // every link along the path exists
   void create_group(const std::string& path);
+  void remove(const std::string& path);  // unlinks a group or dataset (its space is not reclaimed)
 
   // Attributes of the object at `object` ("/" for the root).
   bool has_attribute(const std::string& object, const std::string& name) const;
   std::string read_string_attribute(const std::string& object, const std::string& name) const;
-  int64_t read_int_attribute(const std::string& object, const std::string& name) const;  // any integer type
+  int64_t read_int_attribute(const std::string& object, const std::string& name) const;  // scalar int64 only
   void write_attribute(const std::string& object, const std::string& name, const std::string& value);
   void write_attribute(const std::string& object, const std::string& name, int64_t value);  // stored int64
 
@@ -124,6 +130,7 @@ class File {
   void close();  // checked close; the destructor closes too, silently
 
  private:
+  static File open_with(const std::filesystem::path& path, bool writable, bool clear_status_flags);
   File(Id file, std::string source) : file_(std::move(file)), source_(std::move(source)) {}
   // Reads the whole of an opened dataset, or [start, start + count) of it, into `out`.
   void read_raw(const std::string& path, hid_t dataset, Dtype dtype, const Shape* start, const Shape* count,

@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "svdit/data/error.h"
+#include "svdit/data/size_limits.h"
 
 namespace svdit::data {
 
@@ -91,6 +94,15 @@ void validate(const TokenLayout& layout, const std::string& source) {
               layout.text_prefix < kMaxTokens && layout.text_suffix < kMaxTokens &&
               layout.tokens_per_frame() < kMaxTokens && layout.seq_len() < kMaxTokens,
           "seq_len", "expected fewer than 2^30 tokens");
+  // Patterns compile to [G] lists of up to G key blocks and profiles hold [G, G] maps per head: bound G before any
+  // reader allocates for it (a plan with S just under 2^30 made `svdit inspect` allocate 5 GB and die).
+  const int64_t blocks = (layout.seq_len() + layout.block_size - 1) / layout.block_size;
+  if (blocks > kMaxBlocks) {
+    throw FormatError(source, "layout.seq_len",
+                      "S = " + std::to_string(layout.seq_len()) + " tokens make G = " + std::to_string(blocks) +
+                          " blocks of " + std::to_string(layout.block_size) + ", which exceeds the bound " +
+                          std::to_string(kMaxBlocks) + " blocks (S <= " + std::to_string(kMaxBlocks) + " * b)");
+  }
 }
 
 std::string describe(const TokenLayout& layout) {
@@ -369,6 +381,19 @@ Pattern pattern_from_json(const nlohmann::json& j, const std::string& source, co
       throw FormatError(source, at + ".type", "missing (expected one of dense, skip, window, temporal, stripe)");
     }
     const std::string type = item.at("type").get<std::string>();
+    // Each type has exactly the fields of docs/FORMATS.md §Patterns ("rule" optional): an extra field is refused,
+    // since a reader that ignored it would run something else than the file's writer meant (a misspelt "w").
+    static const std::map<std::string, std::set<std::string>> kFields = {
+        {"dense", {"type"}},          {"skip", {"type"}},
+        {"window", {"type", "w"}},    {"temporal", {"type", "w_s", "w_f"}},
+        {"stripe", {"type", "rule", "columns"}}};
+    if (const auto fields = kFields.find(type); fields != kFields.end()) {
+      for (const auto& [key, value] : item.items()) {
+        if (!fields->second.contains(key)) {
+          throw FormatError(source, at + "." + key, "unknown field of a \"" + type + "\" component");
+        }
+      }
+    }
     Component c;
     if (type == "dense") {
       c = dense_component();

@@ -13,7 +13,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "strict_json.h"
+#include "svdit/data/size_limits.h"
+#include "svdit/data/strict_json.h"
 #include "svdit/data/atomic_file.h"
 #include "svdit/data/error.h"
 
@@ -82,6 +83,9 @@ void validate_model(const PlanModel& model, const std::string& source) {
   require_positive(model.layers, source, "model.layers");
   require_positive(model.heads, source, "model.heads");
   require_positive(model.head_dim, source, "model.head_dim");
+  require_at_most(model.layers, kMaxLayers, source, "model.layers", "transformer blocks");
+  require_at_most(model.heads, kMaxHeads, source, "model.heads", "attention heads per layer");
+  require_at_most(model.head_dim, kMaxHeadDim, source, "model.head_dim", "channels per head");
 }
 
 }  // namespace

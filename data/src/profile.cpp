@@ -5,6 +5,7 @@
 #include <set>
 
 #include "svdit/data/error.h"
+#include "svdit/data/size_limits.h"
 
 namespace svdit::data {
 
@@ -19,6 +20,9 @@ void validate(const ProfileMeta& meta, const std::string& source) {
   positive(meta.layers, "layers");
   positive(meta.heads, "heads");
   positive(meta.head_dim, "head_dim");
+  require_at_most(meta.layers, kMaxLayers, source, "/meta attribute layers", "transformer blocks");
+  require_at_most(meta.heads, kMaxHeads, source, "/meta attribute heads", "attention heads per layer");
+  require_at_most(meta.head_dim, kMaxHeadDim, source, "/meta attribute head_dim", "channels per head");
   try {
     validate(meta.layout, source);
   } catch (const FormatError& e) {
@@ -31,6 +35,9 @@ void validate(const ProfileMeta& meta, const std::string& source) {
   require(meta.dtype == "float32" || meta.dtype == "float16" || meta.dtype == "bfloat16", "/meta attribute dtype",
           "expected \"float32\", \"float16\" or \"bfloat16\", found \"" + meta.dtype + "\"");
   positive(meta.sampling_steps, "sampling_steps");
+  // The analyzer walks the sampling steps for its timeline: 2^62 of them made it hang.
+  require_at_most(meta.sampling_steps, kMaxSamplingSteps, source, "/meta attribute sampling_steps",
+                  "denoising steps of one run");
 
   require(!meta.steps.empty(), "/meta/steps", "expected at least one profiled step, found none");
   for (size_t s = 0; s < meta.steps.size(); ++s) {

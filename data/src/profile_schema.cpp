@@ -9,6 +9,7 @@
 #include <string>
 
 #include "svdit/data/error.h"
+#include "svdit/data/strict_json.h"
 #include "svdit/data/pattern.h"
 
 namespace svdit::data::profile_schema {
@@ -100,9 +101,9 @@ std::vector<ProfileCandidate> read_candidates(const File& file, const ProfileMet
   std::vector<ProfileCandidate> candidates(static_cast<size_t>(n));
   for (size_t c = 0; c < candidates.size(); ++c) {
     const std::string object = std::string(kCandidateComponents) + "[" + std::to_string(c) + "]";
-    const nlohmann::json json = nlohmann::json::parse(components[c], nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded())
-      file.fail(object, "expected JSON (a list of pattern components), found text that is not JSON");
+    // Strictly, as plans are: a duplicate key in a component is refused, not resolved by whichever copy wins.
+    constexpr int kMaxComponentDepth = 8;  // array → component → columns → pair
+    const nlohmann::json json = detail::parse_json_strictly(components[c], file.source(), object, kMaxComponentDepth);
     candidates[c] = ProfileCandidate{.id = ids[c],
                                      .pattern = pattern_from_json(json, file.source(), object),
                                      .block_density = block_density[c],

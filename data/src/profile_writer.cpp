@@ -9,23 +9,29 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
 #include "hdf5_file.h"
 #include "hdf5_float16.h"
+#include "profile_journal.h"
 #include "profile_schema.h"
 #include "svdit/data/atomic_file.h"
 #include "svdit/data/error.h"
+#include "svdit/data/target_lock.h"
 
 namespace svdit::data {
 
 namespace schema = profile_schema;
+using profile_journal::Journal;
+using profile_journal::Unit;
 using hdf5::Dtype;
 using hdf5::Shape;
 
 struct ProfileWriter::State {
+  TargetLock lock;  // held from before the partial file is touched until the target is in place
   std::filesystem::path target;
   std::filesystem::path partial;
   hdf5::File file;
@@ -36,6 +42,7 @@ struct ProfileWriter::State {
   Array5<float> recall;               // [prompt, step, layer, head, candidate]
   std::vector<uint8_t> maps_written;  // [step, layer, head]: 0 not yet, 1 stored, 2 omitted
   bool cost_written = false;
+  Journal journal;  // what of the partial file a resume may trust (profile_journal.h)
 };
 
 namespace {
@@ -151,6 +158,56 @@ bool all_numbers(const float* values, size_t count) {
   return true;
 }
 
+// Forgets (in `contents`, which the writer then works from) every unit of the partial file that the journal does
+// not vouch for: no record, or a checksum that does not match what the file holds now (a write cut off by a
+// crash, a flush that never reached the disk). Those units read as unwritten, so the resumed run redoes them.
+void trust_only_journaled(hdf5::File& file, const Journal& journal, schema::Contents& contents) {
+  const ProfileMeta& meta = contents.meta;
+  const auto per_slice = static_cast<size_t>(meta.heads) * contents.candidates.size();
+  for (int64_t p = 0; p < meta.num_prompts(); ++p) {
+    for (int64_t t = 0; t < meta.num_steps(); ++t) {
+      for (int64_t l = 0; l < meta.layers; ++l) {
+        const size_t begin = contents.error.offset(p, t, l, 0, 0);
+        float* error = contents.error.data.data() + begin;
+        float* recall = contents.recall.data.data() + begin;
+        const bool any = std::any_of(error, error + per_slice, [](float x) { return !std::isnan(x); }) ||
+                         std::any_of(recall, recall + per_slice, [](float x) { return !std::isnan(x); });
+        if (!any) continue;
+        const uint64_t held = profile_journal::slice_checksum({error, per_slice}, {recall, per_slice});
+        if (journal.find(Unit::slice, p, t, l) != held) {
+          std::fill_n(error, per_slice, kNaN);
+          std::fill_n(recall, per_slice, kNaN);
+        }
+      }
+    }
+  }
+  const int64_t g = meta.layout.num_blocks(), f = meta.layout.frames;
+  std::vector<uint16_t> pooled(static_cast<size_t>(g * g));
+  std::vector<float> frames(static_cast<size_t>(f * f));
+  for (int64_t t = 0; t < meta.num_steps(); ++t) {
+    for (int64_t l = 0; l < meta.layers; ++l) {
+      for (int64_t h = 0; h < meta.heads; ++h) {
+        uint8_t& flag = contents.maps_written[schema::head_index(meta, t, l, h)];
+        if (flag == 2 && !journal.find(Unit::omit, t)) flag = 0;
+        if (flag != 1) continue;
+        file.read_slab(schema::kPooled, schema::pooled_shape(meta), {dim(t), dim(l), dim(h), 0, 0},
+                       {1, 1, 1, dim(g), dim(g)}, pooled.data());
+        file.read_slab(schema::kFrames, schema::frames_shape(meta), {dim(t), dim(l), dim(h), 0, 0},
+                       {1, 1, 1, dim(f), dim(f)}, frames.data());
+        if (journal.find(Unit::maps, t, l, h) != profile_journal::maps_checksum(pooled, frames)) flag = 0;
+      }
+    }
+  }
+  if (contents.cost) {
+    const std::vector<KernelRecord> records =
+        schema::read_kernel_records(file, static_cast<int64_t>(contents.candidates.size()), contents.cost->max_group);
+    if (journal.find(Unit::cost) != profile_journal::cost_checksum(*contents.cost, records)) {
+      file.remove(schema::kCost);
+      contents.cost.reset();
+    }
+  }
+}
+
 }  // namespace
 
 std::filesystem::path ProfileWriter::partial_path(const std::filesystem::path& target) {
@@ -177,6 +234,9 @@ ProfileWriter ProfileWriter::create(const std::filesystem::path& target, Profile
   if (meta.tool_version.empty()) meta.tool_version = "svdit " SVDIT_VERSION;
   if (meta.created.empty()) meta.created = utc_now();
 
+  TargetLock lock = TargetLock::acquire(target);  // before the partial file is truncated
+  // From here until the journal records `begin`, a crash leaves a partial file that no resume trusts.
+  Journal::remove(partial);
   hdf5::File file = hdf5::File::create(partial);
   write_header(file, meta);
   write_meta(file, meta);
@@ -184,12 +244,14 @@ ProfileWriter ProfileWriter::create(const std::filesystem::path& target, Profile
   const int64_t num_candidates = static_cast<int64_t>(candidates.size());
   create_bulk_datasets(file, meta, num_candidates);
   file.flush();
+  Journal journal = Journal::create(partial);
 
   const Shape measurements = schema::measurement_shape(meta, num_candidates);
   std::array<int64_t, 5> shape{};
   for (size_t d = 0; d < 5; ++d) shape[d] = static_cast<int64_t>(measurements[d]);
   const size_t num_heads = static_cast<size_t>(meta.num_steps() * meta.layers * meta.heads);
-  auto state = std::make_unique<State>(State{.target = target,
+  auto state = std::make_unique<State>(State{.lock = std::move(lock),
+                                             .target = target,
                                              .partial = partial,
                                              .file = std::move(file),
                                              .meta = std::move(meta),
@@ -197,15 +259,35 @@ ProfileWriter ProfileWriter::create(const std::filesystem::path& target, Profile
                                              .error = Array5<float>(shape, kNaN),
                                              .recall = Array5<float>(shape, kNaN),
                                              .maps_written = std::vector<uint8_t>(num_heads, 0),
-                                             .cost_written = false});
+                                             .cost_written = false,
+                                             .journal = std::move(journal)});
   return ProfileWriter(std::move(state));
 }
 
-ProfileWriter ProfileWriter::resume(const std::filesystem::path& target) {
+bool ProfileWriter::resumable(const std::filesystem::path& target) {
   const std::filesystem::path partial = partial_path(target);
-  hdf5::File file = hdf5::File::open(partial, /*writable=*/true);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(partial, ec)) return false;
+  const std::optional<Journal> journal = Journal::open(partial);
+  return journal && journal->begun();
+}
+
+ProfileWriter ProfileWriter::resume(const std::filesystem::path& target) {
+  TargetLock lock = TargetLock::acquire(target);  // no other writer has the partial file open from here on
+  const std::filesystem::path partial = partial_path(target);
+  hdf5::File file = hdf5::File::open_after_crash(partial);
+  std::optional<Journal> journal = Journal::open(partial);
+  if (!journal || !journal->begun()) {
+    throw FormatError(partial.string(), Journal::path_for(partial).string(),
+                      "no journal of what was written (the run was cut off while creating the file, or an older "
+                      "svdit wrote it): nothing in the file can be trusted; start over instead of resuming");
+  }
+  // A run cut off inside write_cost() can leave /cost half made; without its journal record it is redone.
+  if (!journal->find(Unit::cost) && file.exists(schema::kCost)) file.remove(schema::kCost);
   schema::Contents contents = schema::load(file);
-  auto state = std::make_unique<State>(State{.target = target,
+  trust_only_journaled(file, *journal, contents);
+  auto state = std::make_unique<State>(State{.lock = std::move(lock),
+                                             .target = target,
                                              .partial = partial,
                                              .file = std::move(file),
                                              .meta = std::move(contents.meta),
@@ -213,7 +295,8 @@ ProfileWriter ProfileWriter::resume(const std::filesystem::path& target) {
                                              .error = std::move(contents.error),
                                              .recall = std::move(contents.recall),
                                              .maps_written = std::move(contents.maps_written),
-                                             .cost_written = contents.cost.has_value()});
+                                             .cost_written = contents.cost.has_value(),
+                                             .journal = std::move(*journal)});
   return ProfileWriter(std::move(state));
 }
 
@@ -263,6 +346,7 @@ void ProfileWriter::omit_maps(int64_t step) {
   const std::vector<uint8_t> two(count, 2);
   s.file.write_slab(schema::kMapsWritten, {dim(step), 0, 0}, {1, dim(s.meta.layers), dim(s.meta.heads)}, two.data());
   s.file.flush();
+  s.journal.record(Unit::omit, step, 0, 0, 0);
   std::fill_n(s.maps_written.begin() + static_cast<std::ptrdiff_t>(begin), count, uint8_t{2});
 }
 
@@ -295,6 +379,7 @@ void ProfileWriter::write_error_recall(int64_t prompt, int64_t step, int64_t lay
   s.file.write_slab(schema::kError, start, count, error.data());
   s.file.write_slab(schema::kRecall, start, count, recall.data());
   s.file.flush();
+  s.journal.record(Unit::slice, prompt, step, layer, profile_journal::slice_checksum(error, recall));
   const size_t begin = s.error.offset(prompt, step, layer, 0, 0);
   std::copy(error.begin(), error.end(), s.error.data.begin() + static_cast<std::ptrdiff_t>(begin));
   std::copy(recall.begin(), recall.end(), s.recall.data.begin() + static_cast<std::ptrdiff_t>(begin));
@@ -349,6 +434,7 @@ void ProfileWriter::write_maps(int64_t step, int64_t layer, int64_t head, std::s
   const uint8_t one = 1;
   s.file.write_slab(schema::kMapsWritten, {dim(step), dim(layer), dim(head)}, {1, 1, 1}, &one);
   s.file.flush();
+  s.journal.record(Unit::maps, step, layer, head, profile_journal::maps_checksum(half, frames));
   s.maps_written[schema::head_index(s.meta, step, layer, head)] = 1;
 }
 
@@ -391,6 +477,7 @@ void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRec
 
   schema::write_kernel_records(s.file, records);
   s.file.flush();
+  s.journal.record(Unit::cost, 0, 0, 0, profile_journal::cost_checksum(table, records));
   s.cost_written = true;
 }
 
@@ -422,8 +509,17 @@ void ProfileWriter::finish() {
 
   s.file.write_attribute("/", "complete", int64_t{1});
   s.file.close();
+  // Rename only a file that reads back as what was written: a profile HDF5 cannot read is never made the target.
+  {
+    const schema::Contents written = schema::load(hdf5::File::open(s.partial, /*writable=*/false));
+    if (!written.complete || written.error.data != s.error.data || written.recall.data != s.recall.data ||
+        !written.cost) {
+      throw FormatError(source, "file", "reads back differently from what was written; the target is left as it was");
+    }
+  }
   commit_file_atomically(s.partial, s.target);
-  state_.reset();
+  Journal::remove(s.partial);
+  state_.reset();  // releases the lock, now that the target is in place
 }
 
 }  // namespace svdit::data

@@ -165,9 +165,13 @@ std::map<std::string, std::string> parse_metadata(const json& value, const std::
   return metadata;
 }
 
-// Two tensors sharing bytes would alias: writing one through a mutable copy is fine, but a reader that trusts
-// the file (e.g. an in-place loader) would see one tensor change the other. The format forbids it.
-void check_no_overlap(const std::vector<TensorInfo>& tensors, const std::string& source) {
+// The tensors' byte ranges must tile the data section exactly, as the format requires ("the byte buffer needs to be
+// entirely indexed, and cannot contain holes"): no two share bytes (they would alias: a reader that trusts the file,
+// e.g. an in-place loader, would see one tensor change the other), no bytes between them, none after the last. The
+// last rule is what catches a header length that is off: with N one too small, every offset still lies inside the
+// (one byte longer) data section and every weight would be read one byte off.
+void check_data_section_is_tiled(const std::vector<TensorInfo>& tensors, const Layout& layout,
+                                 const std::string& source) {
   std::vector<const TensorInfo*> by_offset;
   for (const TensorInfo& t : tensors) {
     if (t.size > 0) by_offset.push_back(&t);  // empty tensors occupy no bytes and cannot overlap anything
@@ -175,15 +179,32 @@ void check_no_overlap(const std::vector<TensorInfo>& tensors, const std::string&
   std::sort(by_offset.begin(), by_offset.end(), [](const TensorInfo* a, const TensorInfo* b) {
     return a->offset != b->offset ? a->offset < b->offset : a->name < b->name;
   });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const TensorInfo& prev = *by_offset[i - 1];
-    const TensorInfo& cur = *by_offset[i];
-    if (cur.offset < prev.offset + prev.size) {
-      throw FormatError(source, tensor_object(cur.name),
-                        "its bytes [" + std::to_string(cur.offset) + ", " + std::to_string(cur.offset + cur.size) +
-                            ") of the file overlap those of tensor " + quote_name(prev.name) + " [" +
-                            std::to_string(prev.offset) + ", " + std::to_string(prev.offset + prev.size) + ")");
+  uint64_t covered = layout.data_begin;  // file offset up to which the tensors so far account for every byte
+  const TensorInfo* previous = nullptr;
+  auto relative = [&](uint64_t file_offset) { return std::to_string(file_offset - layout.data_begin); };
+  for (const TensorInfo* cur : by_offset) {
+    if (cur->offset < covered) {
+      throw FormatError(source, tensor_object(cur->name),
+                        "its bytes [" + std::to_string(cur->offset) + ", " + std::to_string(cur->offset + cur->size) +
+                            ") of the file overlap those of tensor " + quote_name(previous->name) + " [" +
+                            std::to_string(previous->offset) + ", " + std::to_string(previous->offset + previous->size) +
+                            ")");
     }
+    if (cur->offset > covered) {
+      throw FormatError(source, tensor_object(cur->name),
+                        "field \"data_offsets\": it begins at " + relative(cur->offset) +
+                            ", leaving bytes [" + relative(covered) + ", " + relative(cur->offset) +
+                            ") of the data section to no tensor (the format allows no holes)");
+    }
+    covered = cur->offset + cur->size;
+    previous = cur;
+  }
+  const uint64_t end = layout.data_begin + layout.data_size;
+  if (covered != end) {
+    throw FormatError(source, "header length",
+                      "the tensors account for " + relative(covered) + " bytes of data but the file holds " +
+                          std::to_string(layout.data_size) + " after the " + std::to_string(layout.data_begin - 8) +
+                          "-byte header: the header length is wrong or bytes follow the last tensor");
   }
 }
 
@@ -240,7 +261,7 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> file, const st
       result.tensors_.push_back(parse_tensor(key, value, layout, source));
     }
   }
-  check_no_overlap(result.tensors_, source);
+  check_data_section_is_tiled(result.tensors_, layout, source);
   return result;
 }
 

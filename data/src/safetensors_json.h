@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "strict_json.h"
+#include "svdit/data/strict_json.h"
 
 namespace svdit::data::safetensors_detail {
 

@@ -15,6 +15,7 @@
 
 #include "svdit/data/block_layout.h"
 #include "svdit/data/profile_writer.h"
+#include "svdit/data/target_lock.h"
 #include "svdit/profiler/candidate_family.h"
 #include "svdit/profiler/cost_measurement.h"
 #include "svdit/runtime/attention_observer.h"
@@ -209,8 +210,10 @@ class ProfileRun {
   // The writer: the partial file of an interrupted run, or a fresh one (once the candidates are final, i.e. now
   // unless top_k stripes wait for their calibration).
   void open_writer() {
+    // One run per target, refused before anything is read, created or truncated (data/target_lock.h).
+    lock_ = data::TargetLock::acquire(options_.out);
     const std::filesystem::path partial = data::ProfileWriter::partial_path(options_.out);
-    if (options_.resume && std::filesystem::exists(partial)) {
+    if (options_.resume && data::ProfileWriter::resumable(options_.out)) {
       writer_.emplace(data::ProfileWriter::resume(options_.out));
       const std::string differs = meta_difference(writer_->meta(), meta_);
       if (!differs.empty()) {
@@ -225,7 +228,7 @@ class ProfileRun {
       candidates_ = writer_->candidates();
       note("resume  " + partial.string());
     } else {
-      if (options_.resume) note("resume  no partial profile " + partial.string() + ": starting afresh");
+      if (options_.resume) note("resume  no resumable partial profile " + partial.string() + ": starting afresh");
       else if (std::filesystem::exists(partial)) note("note    replacing the partial profile " + partial.string() +
                                                       " (--resume continues one instead)");
     }
@@ -459,6 +462,7 @@ class ProfileRun {
   const data::ProfileMeta meta_;
   std::vector<data::ProfileCandidate> candidates_;
   std::vector<bool> map_step_;  // [profiled step]: stores maps
+  data::TargetLock lock_;  // held from open_writer() until the run ends
   std::optional<data::ProfileWriter> writer_;
   std::vector<data::BlockLayout> layouts_;  // [candidate]
   std::unique_ptr<LayerMeasurer> measurer_;

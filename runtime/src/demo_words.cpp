@@ -115,7 +115,14 @@ std::vector<float> demo_prompt_rows(std::string_view prompt, int64_t text_len, i
                                 std::to_string(words.size()) + " words, the model takes at most text_len = " +
                                 std::to_string(text_len));
   }
-  std::vector<float> rows(static_cast<size_t>(text_len * text_dim), 0.0f);  // [text_len, text_dim]
+  // Overflow-checked: the sizes come from a config.json (validate(WanConfig) bounds them; this guards other callers).
+  int64_t elements = 0;
+  if (text_len < 0 || text_dim < 0 || __builtin_mul_overflow(text_len, text_dim, &elements) ||
+      elements > (int64_t{1} << 28)) {
+    throw std::invalid_argument("demo-words: text_len " + std::to_string(text_len) + " x text_dim " +
+                                std::to_string(text_dim) + " is outside [0, 2^28] elements");
+  }
+  std::vector<float> rows(static_cast<size_t>(elements), 0.0f);  // [text_len, text_dim]
   for (size_t j = 0; j < words.size(); ++j) {
     const std::vector<float> w = demo_word_vector(words[j], text_dim);
     const std::vector<float> p = demo_position_vector(static_cast<int64_t>(j), text_dim);

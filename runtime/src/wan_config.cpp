@@ -12,6 +12,8 @@
 
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/data/size_limits.h"
+#include "svdit/data/strict_json.h"
 
 namespace svdit::runtime {
 
@@ -83,18 +85,40 @@ void validate(const WanConfig& c, const std::string& source) {
                                   std::to_string(value));
     }
   };
+  // Upper bounds first (data/size_limits.h): the sizes below multiply into weight shapes and buffers
+  // (text_len × text_dim overflowed in the demo words path, num_layers 2^31 ran out of memory after 25 s).
+  auto at_most = [&](const char* field, int64_t value, int64_t bound) {
+    if (value > bound) {
+      throw std::invalid_argument(source + ": " + field + ": found " + std::to_string(value) +
+                                  ", which exceeds the bound " + std::to_string(bound));
+    }
+  };
+  constexpr int64_t kMaxWidth = 65536;   // dim, ffn_dim, freq_dim, text_dim (Wan2.1-14B: 5120, 13824, 256, 4096)
+  constexpr int64_t kMaxTextLen = 4096;  // text tokens (Wan2.1: 512)
+  constexpr int64_t kMaxChannels = 1024, kMaxPatch = 64;
   positive("dim", c.dim);
+  at_most("dim", c.dim, kMaxWidth);
   positive("ffn_dim", c.ffn_dim);
+  at_most("ffn_dim", c.ffn_dim, 4 * kMaxWidth);
   positive("freq_dim", c.freq_dim);
+  at_most("freq_dim", c.freq_dim, kMaxWidth);
   positive("text_dim", c.text_dim);
+  at_most("text_dim", c.text_dim, kMaxWidth);
   positive("text_len", c.text_len);
+  at_most("text_len", c.text_len, kMaxTextLen);
   positive("num_heads", c.num_heads);
+  at_most("num_heads", c.num_heads, data::kMaxHeads);
   positive("num_layers", c.num_layers);
+  at_most("num_layers", c.num_layers, data::kMaxLayers);
   positive("in_dim", c.in_dim);
+  at_most("in_dim", c.in_dim, kMaxChannels);
   positive("out_dim", c.out_dim);
+  at_most("out_dim", c.out_dim, kMaxChannels);
   for (int i = 0; i < 3; ++i) {
     positive("patch_size", c.patch[static_cast<size_t>(i)]);
+    at_most("patch_size", c.patch[static_cast<size_t>(i)], kMaxPatch);
     positive("vae_stride", c.vae_stride[static_cast<size_t>(i)]);
+    at_most("vae_stride", c.vae_stride[static_cast<size_t>(i)], kMaxPatch);
   }
   if (c.freq_dim % 2 != 0) {
     throw std::invalid_argument(source + ": freq_dim: expected an even width (cos and sin halves), found " +
@@ -220,16 +244,17 @@ WanConfig parse_config(const json& j, const std::string& source) {
 }
 
 WanConfig read_config(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw FormatError(path.string(), "<file>", "cannot read the model config: not a regular file");
+  }
   std::ifstream in(path);
   if (!in) throw FormatError(path.string(), "<file>", "cannot open the model config");
   std::stringstream text;
   text << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw FormatError(path.string(), "<root>", std::string("not valid JSON: ") + e.what());
-  }
+  // Strictly (svdit/data/strict_json.h): a duplicate key or a number like 1e999 is refused naming the field.
+  constexpr int kMaxConfigDepth = 8;
+  const json j = data::detail::parse_json_strictly(text.str(), path.string(), "<root>", kMaxConfigDepth);
   return parse_config(j, path.string());
 }
 
@@ -320,6 +345,15 @@ std::optional<std::filesystem::path> find_config_beside(const std::filesystem::p
       std::filesystem::is_directory(weights_path, ec) ? weights_path : weights_path.parent_path();
   const std::filesystem::path candidate = (dir.empty() ? std::filesystem::path(".") : dir) / "config.json";
   if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+  // Something named config.json that is no file (a directory, a dangling link) is a mistake to report, not a
+  // reason to fall back silently to sizes detected from the weights.
+  const std::filesystem::file_status link = std::filesystem::symlink_status(candidate, ec);
+  if (!ec && std::filesystem::exists(link)) {
+    const bool dangling = std::filesystem::is_symlink(link) && !std::filesystem::exists(candidate, ec);
+    throw FormatError(candidate.string(), "<file>",
+                      dangling ? "is a link to nothing; the model config beside the weights must be a JSON file"
+                               : "is not a regular file; the model config beside the weights must be a JSON file");
+  }
   return std::nullopt;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,7 +18,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "svdit/data/target_lock.h"
+
 namespace fs = std::filesystem;
+using svdit::data::AtomicFileWriter;
+using svdit::data::TargetBusy;
 using svdit::data::temporary_sibling;
 using svdit::data::write_file_atomically;
 
@@ -189,4 +194,68 @@ TEST_F(AtomicFileTest, ReadOnlyDirectoryThrowsAndKeepsOldFile) {
   fs::permissions(dir_, fs::perms::owner_all);
   EXPECT_EQ(slurp(target), "old");
   EXPECT_EQ(entries(dir_), std::set<std::string>{"plan.json"});
+}
+
+// --- crashes and concurrent writers (issue 20 items 2 and 7) --------------------------------------------------
+
+// A writer killed between creating its temporary and renaming it (kill -9 of `svdit search --out`) leaves no file
+// that survives the next write to the same target.
+TEST_F(AtomicFileTest, AKilledWriterLeavesNothingTheNextWriteDoesNotRemove) {
+  const fs::path target = dir_ / "plan.json";
+  put(target, "old");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    AtomicFileWriter writer(target);
+    writer.write("half a pl", 9);
+    raise(SIGKILL);
+    _exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(slurp(target), "old");
+  // What an older writer, or one killed inside commit(), leaves: a named temporary of a process that is gone.
+  put(dir_ / ".plan.json.tmp-999999-0-deadbeef", "stale");
+  write_file_atomically(target, "new");
+  EXPECT_EQ(slurp(target), "new");
+  EXPECT_EQ(entries(dir_), std::set<std::string>{"plan.json"});
+}
+
+TEST_F(AtomicFileTest, ASecondWriterOfATargetIsRefusedWhileTheFirstWrites) {
+  const fs::path target = dir_ / "plan.json";
+  put(target, "old");
+  int ready[2], stop[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(stop), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    AtomicFileWriter writer(target);
+    writer.write("first", 5);
+    char byte = 1;
+    static_cast<void>(write(ready[1], &byte, 1));
+    static_cast<void>(read(stop[0], &byte, 1));
+    writer.commit();
+    _exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  try {
+    write_file_atomically(target, "second");
+    ADD_FAILURE() << "two writers of one target at once";
+  } catch (const TargetBusy& e) {
+    EXPECT_EQ(e.holder_pid(), child);
+    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(child)), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(slurp(target), "old");
+  static_cast<void>(write(stop[1], &byte, 1));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(slurp(target), "first");
+  write_file_atomically(target, "second");  // free again
+  EXPECT_EQ(slurp(target), "second");
+  EXPECT_EQ(entries(dir_), std::set<std::string>{"plan.json"});
+  for (int fd : {ready[0], ready[1], stop[0], stop[1]}) close(fd);
 }

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -586,4 +588,57 @@ TEST(PlanBadInput, ProvenanceNotAnObject) {
   json j = as_json(small_plan());
   j.erase("provenance");
   EXPECT_EQ(parse_plan(j.dump()).provenance, json::object());
+}
+
+// --- issue 20: sizes bounded before allocating, components exactly as documented, JSON in linear time ----------
+
+TEST(PlanBadInput, HugeModelSizesAreRefusedNamingFieldValueAndBound) {
+  // Today: heads 2^31 - 1 made the reader allocate the heads tables and die with std::bad_alloc.
+  expect_parse_error([](json& j) { j["model"]["heads"] = 2147483647; }, "model.heads",
+                     {"2147483647", "exceeds the bound 1024"});
+  expect_parse_error([](json& j) { j["model"]["layers"] = int64_t{1} << 40; }, "model.layers",
+                     {"1099511627776", "exceeds the bound 1024"});
+}
+
+TEST(PlanBadInput, ASequenceOfTooManyBlocksIsRefusedBeforeCompiling) {
+  // S just under 2^30 is within the old token bound; `svdit inspect` then allocated 5 GB for its block lists.
+  expect_parse_error([](json& j) { j["layout"]["frames"] = (int64_t{1} << 30) / 96 - 1; }, "layout.seq_len",
+                     {"exceeds the bound 8192 blocks"});
+}
+
+TEST(PlanBadInput, ComponentsWithExtraOrMissingFieldsAreRefused) {
+  expect_parse_error([](json& j) { j["patterns"][0]["components"][0]["width"] = 3; },
+                     "patterns[0].components[0].width", {"unknown field"});
+  expect_parse_error([](json& j) { j["patterns"][0]["components"][0].erase("w"); }, "patterns[0].components[0].w",
+                     {"missing"});
+}
+
+TEST(PlanBadInput, ANumberTooLargeForADoubleNamesItsField) {
+  expect_format_error([] { parse_plan("{\"format\": \"svdit-plan\", \"provenance\": {\"epsilon\": 1e999}}", "x.json"); },
+                      "JSON text", {"1e999", "\"provenance.epsilon\"", "does not fit a double"});
+}
+
+TEST(PlanBadInput, JsonParsingIsLinearInTheMemberCount) {
+  // A provenance object of n members: 40k took 7.2 s (quadratic: nlohmann's callback parser rescans the enclosing
+  // object at the end of every nested one). Compare 8x the members against the time of one eighth: linear gives
+  // ~8x, quadratic ~64x; the bound of 24x leaves room for a noisy machine.
+  auto plan_with_members = [](int n) {
+    json j = as_json(small_plan());
+    json provenance = json::object();
+    for (int i = 0; i < n; ++i) provenance["k" + std::to_string(i)] = {{"v", i}};
+    j["provenance"] = provenance;
+    return j.dump();
+  };
+  auto seconds = [](const std::string& text) {
+    double best = 1e9;
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      const auto start = std::chrono::steady_clock::now();
+      static_cast<void>(parse_plan(text, "big.json"));
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best;
+  };
+  const std::string small = plan_with_members(5000), large = plan_with_members(40000);
+  const double small_s = seconds(small), large_s = seconds(large);
+  EXPECT_LT(large_s, 24.0 * small_s + 0.05) << "5k members: " << small_s << " s, 40k members: " << large_s << " s";
 }

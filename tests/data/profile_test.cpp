@@ -3,6 +3,8 @@
 // Bad files are made by editing good ones with HDF5's C API directly, not through the code under test.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -20,6 +22,7 @@
 #include "svdit/data/error.h"
 #include "svdit/data/profile_reader.h"
 #include "svdit/data/profile_writer.h"
+#include "svdit/data/target_lock.h"
 
 namespace fs = std::filesystem;
 using namespace svdit::data;
@@ -410,6 +413,215 @@ TEST_F(ProfileTest, ResumeReportsWhatIsWrittenAndFinishesLikeAStraightRun) {
       }
 }
 
+// --- resume after a real crash (issue 20 item 1) and one writer per target (item 2) ----------------------------
+
+// Runs `work` in a child process that then dies by SIGKILL, as a killed profiler would: no destructor, no close,
+// HDF5's "open for write" mark left in the file.
+void in_killed_child(const std::function<void()>& work) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    work();
+    raise(SIGKILL);
+    _exit(3);  // not reached
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+}
+
+bool wrote_first(int64_t p, int64_t s, int64_t l) { return (p + s + l) % 2 == 0; }
+
+void write_first_part_and_die(const fs::path& target) {
+  in_killed_child([&] {
+    const ProfileMeta meta = small_meta();
+    ProfileWriter w = ProfileWriter::create(target, meta, small_candidates(meta.layout));
+    for (int64_t p = 0; p < kPrompts; ++p)
+      for (int64_t s = 0; s < kSteps; ++s)
+        for (int64_t l = 0; l < kLayers; ++l)
+          if (wrote_first(p, s, l)) write_slice(w, p, s, l);
+    write_head_maps(w, 0, 1, 2);
+  });
+}
+
+// Writes whatever resume() reports missing, finishes, and compares with an uninterrupted run.
+void complete_and_compare(ProfileWriter& w, const fs::path& target, const fs::path& straight) {
+  for (int64_t p = 0; p < kPrompts; ++p)
+    for (int64_t s = 0; s < kSteps; ++s)
+      for (int64_t l = 0; l < kLayers; ++l)
+        if (!w.slice_written(p, s, l)) write_slice(w, p, s, l);
+  for (int64_t s = 0; s < kSteps; ++s)
+    for (int64_t l = 0; l < kLayers; ++l)
+      for (int64_t h = 0; h < kHeads; ++h)
+        if (!w.maps_written(s, l, h)) write_head_maps(w, s, l, h);
+  const std::vector<KernelRecord> records = small_records();
+  if (!w.cost_written()) w.write_cost(small_cost(), records);
+  w.finish();
+  const ProfileReader a = ProfileReader::open(straight);
+  const ProfileReader b = ProfileReader::open(target);
+  EXPECT_EQ(a.error(), b.error());
+  EXPECT_EQ(a.recall(), b.recall());
+  EXPECT_EQ(a.cost(), b.cost());
+  for (int64_t s = 0; s < kSteps; ++s)
+    for (int64_t l = 0; l < kLayers; ++l)
+      for (int64_t h = 0; h < kHeads; ++h) {
+        EXPECT_EQ(a.pooled_map(s, l, h), b.pooled_map(s, l, h));
+        EXPECT_EQ(a.frame_map(s, l, h), b.frame_map(s, l, h));
+      }
+  EXPECT_FALSE(fs::exists(ProfileWriter::partial_path(target)));
+  EXPECT_FALSE(fs::exists(ProfileWriter::partial_path(target).string() + ".journal"));
+  EXPECT_FALSE(fs::exists(TargetLock::lock_path(target)));
+}
+
+TEST_F(ProfileTest, ResumesAfterTheWriterWasKilled) {
+  const fs::path straight = dir_ / "straight.h5";
+  write_complete_profile(straight);
+  const fs::path target = dir_ / "killed.h5";
+  write_first_part_and_die(target);
+
+  ASSERT_TRUE(ProfileWriter::resumable(target));
+  ProfileWriter w = ProfileWriter::resume(target);  // today: "file is already open for write ... h5clear"
+  for (int64_t p = 0; p < kPrompts; ++p)
+    for (int64_t s = 0; s < kSteps; ++s)
+      for (int64_t l = 0; l < kLayers; ++l) EXPECT_EQ(w.slice_written(p, s, l), wrote_first(p, s, l)) << p << s << l;
+  EXPECT_TRUE(w.maps_written(0, 1, 2));
+  EXPECT_FALSE(w.maps_written(0, 1, 1));
+  complete_and_compare(w, target, straight);
+}
+
+// Opens a crashed writer's file with HDF5's C API (clearing its status mark, as h5clear -s does) to damage it.
+void edit_crashed_h5(const fs::path& path, const std::function<void(hid_t)>& edit) {
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  hbool_t clear = true;
+  ASSERT_GE(H5Pset(fapl, "clear_status_flags", &clear), 0);
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  ASSERT_GE(file, 0);
+  edit(file);
+  ASSERT_GE(H5Fclose(file), 0);
+}
+
+TEST_F(ProfileTest, ResumeRedoesUnitsWhoseBytesDoNotMatchTheirChecksum) {
+  const fs::path straight = dir_ / "straight.h5";
+  write_complete_profile(straight);
+  const fs::path target = dir_ / "killed.h5";
+  write_first_part_and_die(target);
+  // A slice cut off mid-write: the bytes of (prompt 0, step 0, layer 0) are not what its journal record says.
+  edit_crashed_h5(ProfileWriter::partial_path(target), [](hid_t file) {
+    const hid_t dataset = H5Dopen2(file, "/error", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(dataset);
+    const hsize_t start[5] = {0, 0, 0, 1, 2}, count[5] = {1, 1, 1, 1, 1};
+    ASSERT_GE(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr), 0);
+    const hid_t one = H5Screate_simple(1, count, nullptr);
+    const float torn = 0.5f;
+    ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_FLOAT, one, space, H5P_DEFAULT, &torn), 0);
+    H5Sclose(one);
+    H5Sclose(space);
+    H5Dclose(dataset);
+  });
+  ProfileWriter w = ProfileWriter::resume(target);
+  EXPECT_FALSE(w.slice_written(0, 0, 0));
+  EXPECT_TRUE(w.slice_written(0, 1, 1));
+  complete_and_compare(w, target, straight);
+}
+
+TEST_F(ProfileTest, ResumeRedoesAUnitWhoseJournalLineIsTorn) {
+  const fs::path straight = dir_ / "straight.h5";
+  write_complete_profile(straight);
+  const fs::path target = dir_ / "killed.h5";
+  write_first_part_and_die(target);
+  // The last record (the maps of step 0, layer 1, head 2) cut off in the middle of its line.
+  const fs::path journal = ProfileWriter::partial_path(target).string() + ".journal";
+  fs::resize_file(journal, fs::file_size(journal) - 5);
+  ProfileWriter w = ProfileWriter::resume(target);
+  EXPECT_FALSE(w.maps_written(0, 1, 2));
+  EXPECT_TRUE(w.slice_written(1, 1, 0));
+  complete_and_compare(w, target, straight);
+}
+
+TEST_F(ProfileTest, APartialCutOffWhileBeingCreatedIsNotResumable) {
+  const fs::path target = dir_ / "killed.h5";
+  write_first_part_and_die(target);
+  fs::remove(ProfileWriter::partial_path(target).string() + ".journal");  // what a kill inside create() leaves
+  EXPECT_FALSE(ProfileWriter::resumable(target));
+  try {
+    ProfileWriter::resume(target);
+    ADD_FAILURE() << "resumed a partial file without a journal";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("no journal"), std::string::npos) << e.what();
+  }
+}
+
+// A child that holds a writer on `target` until told to stop (a byte on the pipe), then exits cleanly.
+struct WriterInChild {
+  pid_t pid = -1;
+  int go = -1;
+  WriterInChild(const fs::path& target, bool resume) {
+    int ready[2], stop[2];
+    EXPECT_EQ(pipe(ready), 0);
+    EXPECT_EQ(pipe(stop), 0);
+    pid = fork();
+    if (pid == 0) {
+      {
+        const ProfileMeta meta = small_meta();
+        ProfileWriter w = resume ? ProfileWriter::resume(target)
+                                 : ProfileWriter::create(target, meta, small_candidates(meta.layout));
+        char byte = 1;
+        static_cast<void>(write(ready[1], &byte, 1));
+        static_cast<void>(read(stop[0], &byte, 1));
+      }
+      _exit(0);
+    }
+    char byte = 0;
+    EXPECT_EQ(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    close(ready[1]);
+    close(stop[0]);
+    go = stop[1];
+  }
+  int finish() {
+    char byte = 1;
+    static_cast<void>(write(go, &byte, 1));
+    close(go);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+  }
+};
+
+TEST_F(ProfileTest, ASecondWriterOfATargetIsRefusedNamingTheFirst) {
+  const fs::path target = dir_ / "p.h5";
+  write_complete_profile(target);
+  const std::string before = file_bytes(target);
+  WriterInChild first(target, /*resume=*/false);
+  const std::string partial_before = file_bytes(ProfileWriter::partial_path(target));
+  for (const bool resume : {false, true}) {
+    try {
+      const ProfileMeta meta = small_meta();
+      if (resume) ProfileWriter::resume(target);
+      else ProfileWriter::create(target, meta, small_candidates(meta.layout));
+      ADD_FAILURE() << "a second writer of the target was let in";
+    } catch (const TargetBusy& e) {
+      EXPECT_EQ(e.holder_pid(), first.pid);
+      EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(first.pid)), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(target.string()), std::string::npos) << e.what();
+    }
+  }
+  // Nothing of the first run's files was touched by the refused ones.
+  EXPECT_EQ(file_bytes(ProfileWriter::partial_path(target)), partial_before);
+  EXPECT_EQ(file_bytes(target), before);
+  EXPECT_EQ(first.finish(), 0);
+  // The first is gone: the target is free again.
+  ProfileWriter again = ProfileWriter::resume(target);
+  EXPECT_FALSE(again.slice_written(0, 0, 0));
+}
+
+TEST_F(ProfileTest, AKilledWritersLockIsReleasedByTheKernel) {
+  const fs::path target = dir_ / "killed.h5";
+  write_first_part_and_die(target);
+  EXPECT_NO_THROW(ProfileWriter::resume(target));
+}
+
 TEST_F(ProfileTest, ResumeWithoutPartialFileNamesIt) {
   const fs::path target = dir_ / "never.h5";
   try {
@@ -600,7 +812,77 @@ TEST_F(ProfileTest, RefusesAnImplausiblyLargeLayoutBeforeAllocating) {
   write_complete_profile(path);
   // 150000 frames of 32 tokens: G = 75000 blocks, so one [G, G] map would be 5.6e9 elements.
   edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "frames", 150000); });
-  expect_refused(path, "/maps/pooled", "larger than svdit loads");
+  expect_refused(path, "/meta attribute seq_len", "exceeds the bound 8192 blocks");
+}
+
+// --- issue 20: bounds before allocating or looping, the documented types only, data inside the file -------------
+
+TEST_F(ProfileTest, RefusesSizesBeyondTheirBoundsNamingFieldValueAndBound) {
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  // 2^62 sampling steps: inspect and search accepted it and the analyzer's timeline looped over all of them.
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "sampling_steps", int64_t{1} << 62); });
+  expect_refused(path, "/meta attribute sampling_steps", "4611686018427387904, which exceeds the bound 10000");
+  write_complete_profile(path);
+  // G = 9000 blocks (2^31 elements would be the old limit): 46336 made the map view take 10 s a frame.
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "frames", 9000 * 64 / 32); });
+  expect_refused(path, "/meta attribute seq_len", "exceeds the bound 8192 blocks");
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/meta", "heads", 5000); });
+  expect_refused(path, "/meta attribute heads", "5000, which exceeds the bound 1024");
+}
+
+TEST_F(ProfileTest, RefusesIntegerAttributesOfAnotherType) {
+  // docs/FORMATS.md: "Integer attributes are scalar int64".
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    ASSERT_GE(H5Adelete_by_name(file, "/meta", "layers", H5P_DEFAULT), 0);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate_by_name(file, "/meta", "layers", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                         H5P_DEFAULT);
+    const int32_t two = 2;
+    ASSERT_GE(H5Awrite(attr, H5T_NATIVE_INT32, &two), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+  });
+  expect_refused(path, "/meta attribute layers", "expected a scalar int64, found int32");
+}
+
+TEST_F(ProfileTest, RefusesADatasetStoredOutsideTheFile) {
+  // HDF5 external storage can point at any file (here /dev/zero: every value 0, a "perfect" candidate).
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    ASSERT_GE(H5Ldelete(file, "/candidates/block_density", H5P_DEFAULT), 0);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_external(dcpl, "/dev/zero", 0, kCandidates * sizeof(double)), 0);
+    const hsize_t n = kCandidates;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t dataset = H5Dcreate2(file, "/candidates/block_density", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl,
+                                     H5P_DEFAULT);
+    ASSERT_GE(dataset, 0);
+    H5Dclose(dataset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+  });
+  expect_refused(path, "/candidates/block_density", "stored outside this file");
+}
+
+TEST_F(ProfileTest, RefusesADuplicateKeyInACandidatePattern) {
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    const hid_t dataset = H5Dopen2(file, "/candidates/components", H5P_DEFAULT);
+    const hid_t type = H5Dget_type(dataset);
+    std::string bad = R"([{"type":"window","w":32,"w":3}])";
+    ASSERT_LE(bad.size(), H5Tget_size(type));
+    bad.resize(H5Tget_size(type), '\0');
+    poke(file, "/candidates/components", {2}, type, bad.data());
+    H5Tclose(type);
+    H5Dclose(dataset);
+  });
+  expect_refused(path, "/candidates/components[2]", "duplicate key \"w\"");
 }
 
 TEST_F(ProfileTest, RefusesNaNInACompleteProfile) {

@@ -509,7 +509,7 @@ TEST_F(SafetensorsTest, NegativeOrOverflowingShape) {
   expect_open_error(fractional, "\"w\"", {"shape", "integer"});
   // A zero dimension makes the element count 0 even beside a huge one: valid, and numel() is 0.
   const fs::path zero = dir_ / "zero.safetensors";
-  write_raw(zero, R"({"w": {"dtype": "F32", "shape": [9223372036854775807, 8, 0], "data_offsets": [0, 0]}})");
+  write_raw(zero, R"({"w": {"dtype": "F32", "shape": [9223372036854775807, 8, 0], "data_offsets": [0, 0]}})", "");
   EXPECT_EQ(SafetensorsFile::open(zero).at("w").numel(), 0);
 }
 
@@ -543,8 +543,40 @@ TEST_F(SafetensorsTest, OverlappingTensors) {
   expect_open_error(path, "\"b\"", {"overlap", "\"a\""});
   const fs::path touching = dir_ / "touching.safetensors";
   write_raw(touching, R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
-                          "b": {"dtype": "F16", "shape": [2], "data_offsets": [16, 20]}})");
+                          "b": {"dtype": "F16", "shape": [2], "data_offsets": [16, 20]}})",
+            std::string(20, '\0'));
   EXPECT_EQ(SafetensorsFile::open(touching).tensors().size(), 2u);
+}
+
+// Issue 20 item 4: the header length and the offsets must account for the file exactly.
+TEST_F(SafetensorsTest, HeaderLengthOneShortOfTheTruthIsRefused) {
+  // The demo model's weights, with the 8-byte header length decremented: JSON still parses (the header ends in
+  // padding) and every offset still lies in the data section, so only exact accounting can tell.
+  const fs::path demo = fs::path(SVDIT_SOURCE_DIR) / "data" / "samples" / "demo" / "model.safetensors";
+  std::ifstream in(demo, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 8u);
+  EXPECT_NO_THROW(SafetensorsFile::open(demo));
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  for (const uint64_t wrong : {length - 1}) {
+    std::string damaged = bytes;
+    for (int i = 0; i < 8; ++i) damaged[static_cast<size_t>(i)] = static_cast<char>((wrong >> (8 * i)) & 0xFF);
+    const fs::path path = dir_ / "off_by_one.safetensors";
+    std::ofstream(path, std::ios::binary) << damaged;
+    expect_open_error(path, "header length", {"account for", "header length is wrong"});
+  }
+}
+
+TEST_F(SafetensorsTest, HolesAndTrailingBytesInTheDataSectionAreRefused) {
+  const fs::path hole = dir_ / "hole.safetensors";
+  write_raw(hole, R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                      "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})",
+            std::string(12, '\0'));
+  expect_open_error(hole, "\"b\"", {"[4, 8)", "no holes"});
+  const fs::path trailing = dir_ / "trailing.safetensors";
+  write_raw(trailing, R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", std::string(5, '\0'));
+  expect_open_error(trailing, "header length", {"account for 4 bytes", "holds 5"});
 }
 
 TEST_F(SafetensorsTest, DuplicateTensorName) {

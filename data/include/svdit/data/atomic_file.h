@@ -7,14 +7,18 @@
 #include <filesystem>
 #include <string_view>
 
+#include "svdit/data/target_lock.h"
+
 namespace svdit::data {
 
 // A name beside `path` (same directory, hence same filesystem, so rename() is atomic) that no other writer —
 // thread or process — will pick: ".<name>.tmp-<pid>-<counter>-<random>". Nothing is created.
 std::filesystem::path temporary_sibling(const std::filesystem::path& path);
 
-// Writes `contents` to a temporary sibling, flushes and fsyncs it, renames it over `path` and fsyncs the
-// directory. The new file keeps the permission bits of the file it replaces (or 0666 & ~umask when new).
+// Takes the target's TargetLock (a second process writing `path` meanwhile is refused with TargetBusy), removes
+// temporaries of `path` left by killed writers, writes `contents` to an unnamed file in the directory (O_TMPFILE;
+// a named temporary sibling where the filesystem has none), fsyncs it, names it, renames it over `path` and fsyncs
+// the directory. A writer killed before commit leaves nothing behind (O_TMPFILE). The new file keeps the permission bits of the file it replaces (or 0666 & ~umask when new).
 // On any failure the temporary is removed, `path` is left as it was, and std::runtime_error is thrown naming
 // the path, the step that failed and the errno text.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
@@ -34,7 +38,8 @@ class AtomicFileWriter {
 
  private:
   std::filesystem::path path_;
-  std::filesystem::path temporary_;
+  TargetLock lock_;
+  std::filesystem::path temporary_;  // empty while the file is unnamed (O_TMPFILE)
   int fd_ = -1;
   bool committed_ = false;
 };

@@ -4,20 +4,27 @@
 //
 // Resume contract:
 //  - All writing goes to partial_path(target) = "<target>.partial". The target itself is touched only by
-//    finish(), which renames the finished file over it atomically: readers of the target see the old file or
-//    the complete new one, never a part.
-//  - Every write_*() call flushes before returning, so what it wrote survives the process dying afterwards.
-//  - Destroying a writer without finish() (Ctrl-C, exception) closes the partial file and leaves it for resume.
-//  - resume(target) reopens the partial file and reports what it holds: slice_written(prompt, step, layer),
-//    maps_written(step, layer, head), cost_written(). The caller skips those and writes the rest. Meta and
-//    candidates come from the file; the caller must check they describe its run (e.g. compare meta() with its
-//    own ProfileMeta, ignoring created/tool_version) and create() afresh otherwise.
-//  - A slice is "written" when every error and recall value of it is a number; a slice cut off mid-write is
-//    simply written again. create() on a target whose partial file exists starts over (truncates it).
+//    finish(), which reads the finished file back, checks it and renames it over the target atomically: readers
+//    of the target see the old file or the complete new one, never a part.
+//  - One writer per target: create() and resume() take TargetLock on the target (target_lock.h) before touching
+//    anything and hold it until finish() has renamed the file (or the writer is destroyed). Another process's
+//    create()/resume() on the same target throws TargetBusy naming the pid of the one writing.
+//  - Every write_*() call flushes the partial file, then appends a record with a checksum of what it wrote to
+//    "<target>.partial.journal". A writer killed at any point (kill -9, Ctrl-C, SIGTERM, a full disk) leaves a
+//    partial file resume() can open: it clears HDF5's "open for write" mark of the dead writer and trusts a unit
+//    (slice, head's maps, omitted step, cost) only when the journal has its record and the file's bytes match the
+//    checksum; a unit cut off mid-write, or never recorded, reads as unwritten and is redone.
+//  - resume(target) reports what it trusts: slice_written(prompt, step, layer), maps_written(step, layer, head),
+//    cost_written(). The caller skips those and writes the rest. Meta and candidates come from the file; the
+//    caller must check they describe its run (e.g. compare meta() with its own ProfileMeta, ignoring
+//    created/tool_version) and create() afresh otherwise.
+//  - A slice is "written" when every error and recall value of it is a number (and, after a resume, its journal
+//    checksum matches). create() on a target whose partial file exists starts over (truncates it and its journal).
+//  - Destroying a writer without finish() closes the partial file and leaves it for resume.
 //
 // Misuse (index out of range, wrong span length, NaN or out-of-range values, writing after finish) throws
 // std::invalid_argument / std::out_of_range / std::logic_error naming the dataset; file problems throw FormatError.
-// One writer per target at a time; not thread-safe (see profile_reader.h).
+// Not thread-safe (see profile_reader.h).
 
 #include <cstdint>
 #include <filesystem>
@@ -37,8 +44,11 @@ class ProfileWriter {
   // file with every measurement unwritten (NaN).
   static ProfileWriter create(const std::filesystem::path& target, ProfileMeta meta,
                               std::vector<ProfileCandidate> candidates);
-  // Reopens partial_path(target). Throws FormatError when it is missing, unreadable or not a profile.
+  // Reopens partial_path(target), also after its writer was killed. Throws FormatError when it is missing,
+  // unreadable or not a profile, or has no journal (see above); TargetBusy when another process writes it.
   static ProfileWriter resume(const std::filesystem::path& target);
+  // Whether there is a partial file resume() can continue: it exists and its journal records a complete start.
+  static bool resumable(const std::filesystem::path& target);
 
   ProfileWriter(ProfileWriter&&) noexcept;
   ProfileWriter& operator=(ProfileWriter&&) noexcept;
