@@ -1,0 +1,91 @@
+"""diffusers' WanTransformer3DModel (Wan2.1, Wan2.2): where svdit plugs in and how Wan computes self-attention.
+
+Token layout: Wan's self-attention sequence is the video alone (T0 = T1 = 0), patches frame-major, so F, H', W'
+are the latents' frames, height and width divided by the model's patch size.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._run import PlanRun
+from .plan import ModelShape, TokenLayout
+
+
+def is_wan(model: torch.nn.Module) -> bool:
+    try:
+        from diffusers import WanTransformer3DModel
+    except ImportError:
+        return False
+    return isinstance(model, WanTransformer3DModel)
+
+
+def model_shape(model) -> ModelShape:
+    config = model.config
+    return ModelShape(len(model.blocks), config.num_attention_heads, config.attention_head_dim)
+
+
+def self_attention_modules(model) -> list:
+    """attn1 of every block, in layer order (attn2, the cross-attention to the text, is never touched)."""
+    return [block.attn1 for block in model.blocks]
+
+
+def forward_inputs(model, args: tuple, kwargs: dict) -> tuple[torch.Tensor, TokenLayout]:
+    """(timestep, token layout) of one WanTransformer3DModel.forward(hidden_states, timestep, ...) call."""
+    hidden_states = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
+    timestep = kwargs["timestep"] if "timestep" in kwargs else args[1]
+    _, _, frames, height, width = hidden_states.shape  # latents [B, C, F, H, W]
+    p_t, p_h, p_w = model.config.patch_size
+    return timestep, TokenLayout(frames // p_t, height // p_h, width // p_w, 0, 0)
+
+
+def _rotate(x: torch.Tensor, freqs_cos: torch.Tensor, freqs_sin: torch.Tensor) -> torch.Tensor:
+    # Wan's RoPE turns each channel pair (2i, 2i+1) by its angle; freqs_cos/freqs_sin hold every angle twice.
+    even, odd = x[..., 0::2], x[..., 1::2]
+    cos, sin = freqs_cos[..., 0::2], freqs_sin[..., 1::2]
+    out = torch.empty_like(x)
+    out[..., 0::2] = even * cos - odd * sin
+    out[..., 1::2] = even * sin + odd * cos
+    return out.type_as(x)
+
+
+class WanSparseAttnProcessor:
+    """Self-attention of one Wan block by the plan: at sparse steps q, k, v (after the q/k RMSNorm and RoPE, as
+    Wan computes them) go to one torch.ops.svdit.sparse_attention call for the whole layer; at dense steps, and
+    for layers whose heads are all dense, the block's original processor runs unchanged."""
+
+    def __init__(self, original, run: PlanRun, layer: int):
+        self.original = original
+        self.layer = layer
+        self._run = run
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None,
+                 **kwargs):  # fmt: skip
+        compiled = self._run.layer_layouts(self.layer, hidden_states.device)
+        if compiled is None:
+            return self.original(attn, hidden_states, encoder_hidden_states, attention_mask, rotary_emb, **kwargs)
+        if encoder_hidden_states is not None or attention_mask is not None:
+            raise ValueError(f"svdit: layer {self.layer}: the plan replaces self-attention only, "
+                             "but this call has encoder_hidden_states or an attention mask")  # fmt: skip
+        seq_len = self._run.layout.seq_len
+        if hidden_states.shape[1] != seq_len:
+            raise ValueError(f"svdit: layer {self.layer}: self-attention has {hidden_states.shape[1]} tokens, "
+                             f"the checked token layout {seq_len}")  # fmt: skip
+
+        if getattr(attn, "fused_projections", False):
+            query, key, value = attn.to_qkv(hidden_states).chunk(3, dim=-1)
+        else:
+            query, key, value = attn.to_q(hidden_states), attn.to_k(hidden_states), attn.to_v(hidden_states)
+        query = attn.norm_q(query).unflatten(2, (attn.heads, -1))  # [B, S, H, D]
+        key = attn.norm_k(key).unflatten(2, (attn.heads, -1))
+        value = value.unflatten(2, (attn.heads, -1))
+        if rotary_emb is not None:
+            query = _rotate(query, *rotary_emb)
+            key = _rotate(key, *rotary_emb)
+
+        out, _ = torch.ops.svdit.sparse_attention(
+            query, key, value, compiled.row_begin, compiled.key_blocks, compiled.order, compiled.block_size
+        )
+        out = out.flatten(2, 3).type_as(query)
+        out = attn.to_out[0](out)
+        return attn.to_out[1](out)
