@@ -25,13 +25,12 @@ void check_plan(const std::string& plan_json, const std::string& source, int64_t
                 int64_t text_suffix) {
   const data::Plan plan = data::parse_plan(plan_json, source);
   const data::PlanModel model{plan.model.name, layers, heads, head_dim};
-  data::TokenLayout layout;
-  layout.frames = frames;
-  layout.height = height;
-  layout.width = width;
-  layout.text_prefix = text_prefix;
-  layout.text_suffix = text_suffix;
-  layout.block_size = plan.layout.block_size;
+  const data::TokenLayout layout{.frames = frames,
+                                 .height = height,
+                                 .width = width,
+                                 .text_prefix = text_prefix,
+                                 .text_suffix = text_suffix,
+                                 .block_size = plan.layout.block_size};
   data::check_plan_matches(plan, model, layout, source);
 }
 
