@@ -86,3 +86,34 @@ class PlanRun:
             compiled = CompiledLayer(row_begin.to(device), key_blocks.to(device), order.to(device), b)
             self._compiled[key] = compiled
         return compiled
+
+
+def sparse_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, compiled: CompiledLayer):
+    """One torch.ops.svdit.sparse_attention call for a whole layer: q, k, v [B, S, H, D] -> [B, S, H*D]."""
+    out, _ = torch.ops.svdit.sparse_attention(
+        query, key, value, compiled.row_begin, compiled.key_blocks, compiled.order, compiled.block_size
+    )
+    return out.flatten(2, 3).type_as(query)
+
+
+class SparseProcessor:
+    """What every family's processor shares: its layer index, the plan run, and the model's own processor, which
+    runs dense steps and layers whose heads are all dense unchanged."""
+
+    def __init__(self, original, run: PlanRun, layer: int):
+        self.original = original
+        self.layer = layer
+        self._run = run
+
+    def _layouts_now(self, hidden_states: torch.Tensor, seq_len: int, attention_mask) -> Optional[CompiledLayer]:
+        """The layer's compiled layouts at this step (None: run the original processor). `seq_len` is the length of
+        the self-attention sequence this call builds, checked against the plan's token layout."""
+        compiled = self._run.layer_layouts(self.layer, hidden_states.device)
+        if compiled is None:
+            return None
+        if attention_mask is not None:
+            raise ValueError(f"svdit: layer {self.layer}: an attention mask with a sparse plan is not supported")
+        if seq_len != self._run.layout.seq_len:
+            raise ValueError(f"svdit: layer {self.layer}: self-attention has {seq_len} tokens, the checked token "
+                             f"layout {self._run.layout.seq_len}")  # fmt: skip
+        return compiled

@@ -7,7 +7,7 @@ from typing import Union
 
 import torch
 
-from . import wan
+from . import cogvideox, wan
 from ._run import PlanRun
 from .plan import Plan
 
@@ -66,23 +66,15 @@ class AppliedPlan:
         self.remove()
 
 
-class _Wan:
-    """The model family interface apply_plan uses (one such object per supported transformer class)."""
-
-    matches = staticmethod(wan.is_wan)
-    model_shape = staticmethod(wan.model_shape)
-    self_attention_modules = staticmethod(wan.self_attention_modules)
-    forward_inputs = staticmethod(wan.forward_inputs)
-    Processor = wan.WanSparseAttnProcessor
-
-
-_FAMILIES = (_Wan,)
+# Each family module provides matches, model_shape, self_attention_modules, forward_inputs and Processor.
+_FAMILIES = (wan, cogvideox)
 
 
 def apply_plan(transformer: torch.nn.Module, plan: Union[str, "os.PathLike[str]", Plan]) -> AppliedPlan:
     """Runs `plan` in `transformer`'s self-attention from now on (the pipeline around it is used unchanged).
 
-    `transformer` is a diffusers ``WanTransformer3DModel`` (``pipe.transformer``); `plan` a plan file or a
+    `transformer` is a diffusers ``WanTransformer3DModel`` or ``CogVideoXTransformer3DModel``
+    (``pipe.transformer``); `plan` a plan file or a
     :class:`Plan`. The plan is validated by svdit's C++ reader and checked against the model's layers, heads and
     head_dim now, and against the video's token layout (from the latents' shape and the patch size) before the
     first step; a mismatch raises :class:`PlanError` naming each field with the plan's and the model's values.
@@ -98,4 +90,4 @@ def apply_plan(transformer: torch.nn.Module, plan: Union[str, "os.PathLike[str]"
         if family.matches(transformer):
             return AppliedPlan(transformer, plan, family)
     raise TypeError(f"svdit.apply_plan: {type(transformer).__name__} is not supported "
-                    "(supported: diffusers WanTransformer3DModel)")  # fmt: skip
+                    "(supported: diffusers WanTransformer3DModel, CogVideoXTransformer3DModel)")  # fmt: skip

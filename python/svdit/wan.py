@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from ._run import PlanRun
+from ._run import SparseProcessor, sparse_attention
 from .plan import ModelShape, TokenLayout
 
 
-def is_wan(model: torch.nn.Module) -> bool:
+def matches(model: torch.nn.Module) -> bool:
     try:
         from diffusers import WanTransformer3DModel
     except ImportError:
@@ -49,28 +49,18 @@ def _rotate(x: torch.Tensor, freqs_cos: torch.Tensor, freqs_sin: torch.Tensor) -
     return out.type_as(x)
 
 
-class WanSparseAttnProcessor:
+class WanSparseAttnProcessor(SparseProcessor):
     """Self-attention of one Wan block by the plan: at sparse steps q, k, v (after the q/k RMSNorm and RoPE, as
     Wan computes them) go to one torch.ops.svdit.sparse_attention call for the whole layer; at dense steps, and
     for layers whose heads are all dense, the block's original processor runs unchanged."""
 
-    def __init__(self, original, run: PlanRun, layer: int):
-        self.original = original
-        self.layer = layer
-        self._run = run
-
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None,
                  **kwargs):  # fmt: skip
-        compiled = self._run.layer_layouts(self.layer, hidden_states.device)
+        compiled = None
+        if encoder_hidden_states is None:  # attn1 never has one; anything else is not self-attention
+            compiled = self._layouts_now(hidden_states, hidden_states.shape[1], attention_mask)
         if compiled is None:
             return self.original(attn, hidden_states, encoder_hidden_states, attention_mask, rotary_emb, **kwargs)
-        if encoder_hidden_states is not None or attention_mask is not None:
-            raise ValueError(f"svdit: layer {self.layer}: the plan replaces self-attention only, "
-                             "but this call has encoder_hidden_states or an attention mask")  # fmt: skip
-        seq_len = self._run.layout.seq_len
-        if hidden_states.shape[1] != seq_len:
-            raise ValueError(f"svdit: layer {self.layer}: self-attention has {hidden_states.shape[1]} tokens, "
-                             f"the checked token layout {seq_len}")  # fmt: skip
 
         if getattr(attn, "fused_projections", False):
             query, key, value = attn.to_qkv(hidden_states).chunk(3, dim=-1)
@@ -82,10 +72,8 @@ class WanSparseAttnProcessor:
         if rotary_emb is not None:
             query = _rotate(query, *rotary_emb)
             key = _rotate(key, *rotary_emb)
-
-        out, _ = torch.ops.svdit.sparse_attention(
-            query, key, value, compiled.row_begin, compiled.key_blocks, compiled.order, compiled.block_size
-        )
-        out = out.flatten(2, 3).type_as(query)
-        out = attn.to_out[0](out)
+        out = attn.to_out[0](sparse_attention(query, key, value, compiled))
         return attn.to_out[1](out)
+
+
+Processor = WanSparseAttnProcessor

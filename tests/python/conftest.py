@@ -2,13 +2,11 @@
 encoder or VAE weights: the pipeline runs on precomputed prompt embeddings with output_type="latent"), and plans
 written for it."""
 
-import json
-
 import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline, WanTransformer3DModel
 
-import svdit
+import svdit_testing
 
 # The video: 13 frames of 128 x 128 pixels -> latents [1, 4, 4, 16, 16] (Wan's VAE factors 4 and 8), patches of
 # (1, 2, 2) -> F = 4, H' = W' = 8: P = 64 tokens per frame, S = 256 tokens, 4 blocks of b = 64.
@@ -46,25 +44,9 @@ def pipe_inputs():
     )  # fmt: skip
 
 
-def pattern_density(components):
-    """Block density of a pattern at LAYOUT, as compile_layer (svdit's compile_pattern) computes it."""
-    l = LAYOUT
-    *_, density = torch.ops.svdit.compile_layer(
-        json.dumps([components]), l["frames"], l["height"], l["width"], 0, 0, l["block_size"]
-    )
-    return float(density[0])
+MODEL = {"name": "wan-tiny-test", "layers": LAYERS, "heads": HEADS, "head_dim": HEAD_DIM}
 
 
 def write_plan(path, patterns, schedule, *, model=None, layout=None):
-    """Writes a plan file; `patterns` maps id -> components."""
-    plan = {
-        "format": "svdit-plan",
-        "version": 1,
-        "model": model or {"name": "wan-tiny-test", "layers": LAYERS, "heads": HEADS, "head_dim": HEAD_DIM},
-        "layout": layout or LAYOUT,
-        "patterns": [{"id": i, "density": pattern_density(c), "components": c} for i, c in patterns.items()],
-        "schedule": schedule,
-        "provenance": {"note": "tests/python"},
-    }
-    path.write_text(json.dumps(plan))
-    return path
+    """A plan for the tiny Wan model (or for `model` / `layout` instead)."""
+    return svdit_testing.write_plan(path, patterns, schedule, model=model or MODEL, layout=layout or LAYOUT)

@@ -1,8 +1,7 @@
 """svdit.apply_plan on a tiny random diffusers Wan2.1 transformer, run through WanPipeline unchanged."""
 
-import json
-
 import pytest
+import svdit_testing
 import torch
 from conftest import HEADS, LAYOUT, LAYERS, write_plan
 
@@ -49,23 +48,7 @@ def token_mask(components):
 
 
 def block_masks(pattern_ids):
-    """[H, S, S] bool in original token order: the (query, key) pairs the kernels compute for one layer, rebuilt
-    from compile_layer's packed layout (whole b x b blocks of the layout order)."""
-    row_begin, key_blocks, order, _ = torch.ops.svdit.compile_layer(
-        json.dumps([PATTERNS[i] for i in pattern_ids]), LAYOUT["frames"], LAYOUT["height"], LAYOUT["width"], 0, 0, B
-    )
-    blocks = (S + B - 1) // B
-    masks = []
-    for h in range(len(pattern_ids)):
-        token_at = order[h].long() if order.numel() else torch.arange(S)
-        position = torch.empty(S, dtype=torch.long)
-        position[token_at] = torch.arange(S)  # layout position of each token
-        selected = torch.zeros(blocks, blocks, dtype=torch.bool)
-        for q in range(blocks):
-            selected[q, key_blocks[row_begin[h, q] : row_begin[h, q + 1]].long()] = True
-        block_of = position // B
-        masks.append(selected[block_of[:, None], block_of[None, :]])
-    return torch.stack(masks)
+    return svdit_testing.block_masks([PATTERNS[i] for i in pattern_ids], LAYOUT)
 
 
 class MaskedReference:
@@ -81,11 +64,7 @@ class MaskedReference:
 
 
 def record_self_attention(transformer):
-    """Collects every attn1 output, per call, in call order; returns (outputs, remove)."""
-    outputs = []
-    handles = [block.attn1.register_forward_hook(lambda m, a, out, l=l: outputs.append((l, out.detach().clone())))
-               for l, block in enumerate(transformer.blocks)]  # fmt: skip
-    return outputs, lambda: [h.remove() for h in handles]
+    return svdit_testing.record_self_attention([block.attn1 for block in transformer.blocks])
 
 
 def run(pipe, pipe_inputs, steps=STEPS):
@@ -145,9 +124,7 @@ def test_sparse_plan_gives_the_masked_softmax_of_its_blocks_at_every_step(pipe, 
     finally:
         stop()
 
-    assert len(got_outputs) == len(expected_outputs) == 2 * STEPS * LAYERS
-    for n, ((layer, g), (_, e)) in enumerate(zip(got_outputs, expected_outputs)):
-        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5, msg=lambda m: f"call {n // LAYERS}, layer {layer}: {m}")
+    svdit_testing.assert_same_calls(got_outputs, expected_outputs, LAYERS, calls=2 * STEPS)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
     # the plan did change the model: sparse steps differ from dense attention
     assert not torch.allclose(got, run(pipe, pipe_inputs), rtol=1e-5, atol=1e-5)
