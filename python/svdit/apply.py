@@ -28,7 +28,7 @@ class AppliedPlan:
         plan.check(shape)  # model fields now; the token layout at the first forward, before any layer runs
         self._modules = family.self_attention_modules(model)
         for module in self._modules:
-            if isinstance(module.processor, family.Processor):
+            if isinstance(module.processor, family.processor):
                 raise ValueError("svdit: a plan is already applied to this model; remove() it first")
         self._originals = [module.processor for module in self._modules]
 
@@ -38,7 +38,7 @@ class AppliedPlan:
 
         self._hook = model.register_forward_pre_hook(before_forward, with_kwargs=True)
         for layer, (module, original) in enumerate(zip(self._modules, self._originals)):
-            module.set_processor(family.Processor(original, self.run, layer))
+            module.set_processor(family.processor(original, self.run, layer))
         self._removed = False
 
     @property
@@ -66,8 +66,7 @@ class AppliedPlan:
         self.remove()
 
 
-# Each family module provides matches, model_shape, self_attention_modules, forward_inputs and Processor.
-_FAMILIES = (wan, cogvideox)
+_FAMILIES = (wan.FAMILY, cogvideox.FAMILY)
 
 
 def apply_plan(transformer: torch.nn.Module, plan: Union[str, "os.PathLike[str]", Plan]) -> AppliedPlan:

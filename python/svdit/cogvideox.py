@@ -9,32 +9,16 @@ from __future__ import annotations
 
 import torch
 
+from ._family import Family, argument
 from ._run import SparseProcessor, sparse_attention
-from .plan import ModelShape, TokenLayout
-
-
-def matches(model: torch.nn.Module) -> bool:
-    try:
-        from diffusers import CogVideoXTransformer3DModel
-    except ImportError:
-        return False
-    return isinstance(model, CogVideoXTransformer3DModel)
-
-
-def model_shape(model) -> ModelShape:
-    config = model.config
-    return ModelShape(len(model.transformer_blocks), config.num_attention_heads, config.attention_head_dim)
-
-
-def self_attention_modules(model) -> list:
-    return [block.attn1 for block in model.transformer_blocks]
+from .plan import TokenLayout
 
 
 def forward_inputs(model, args: tuple, kwargs: dict) -> tuple[torch.Tensor, TokenLayout]:
     """(timestep, token layout) of one forward(hidden_states, encoder_hidden_states, timestep, ...) call."""
-    hidden_states = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
-    text = kwargs["encoder_hidden_states"] if "encoder_hidden_states" in kwargs else args[1]
-    timestep = kwargs["timestep"] if "timestep" in kwargs else args[2]
+    hidden_states = argument(args, kwargs, "hidden_states", 0)
+    text = argument(args, kwargs, "encoder_hidden_states", 1)
+    timestep = argument(args, kwargs, "timestep", 2)
     _, frames, _, height, width = hidden_states.shape  # latents [B, F, C, H, W]
     p, p_t = model.config.patch_size, model.config.patch_size_t or 1
     return timestep, TokenLayout(frames // p_t, height // p, width // p, text.shape[1], 0)
@@ -69,4 +53,4 @@ class CogVideoXSparseAttnProcessor(SparseProcessor):
         return out[:, text_tokens:], out[:, :text_tokens]  # (video, text), as diffusers' processor returns them
 
 
-Processor = CogVideoXSparseAttnProcessor
+FAMILY = Family("CogVideoXTransformer3DModel", "transformer_blocks", CogVideoXSparseAttnProcessor, forward_inputs)

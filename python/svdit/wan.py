@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import torch
 
+from ._family import Family, argument
 from ._run import SparseProcessor, sparse_attention
-from .plan import ModelShape, TokenLayout
-
-
-def matches(model: torch.nn.Module) -> bool:
-    try:
-        from diffusers import WanTransformer3DModel
-    except ImportError:
-        return False
-    return isinstance(model, WanTransformer3DModel)
-
-
-def model_shape(model) -> ModelShape:
-    config = model.config
-    return ModelShape(len(model.blocks), config.num_attention_heads, config.attention_head_dim)
-
-
-def self_attention_modules(model) -> list:
-    """attn1 of every block, in layer order (attn2, the cross-attention to the text, is never touched)."""
-    return [block.attn1 for block in model.blocks]
+from .plan import TokenLayout
 
 
 def forward_inputs(model, args: tuple, kwargs: dict) -> tuple[torch.Tensor, TokenLayout]:
     """(timestep, token layout) of one WanTransformer3DModel.forward(hidden_states, timestep, ...) call."""
-    hidden_states = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
-    timestep = kwargs["timestep"] if "timestep" in kwargs else args[1]
+    hidden_states, timestep = argument(args, kwargs, "hidden_states", 0), argument(args, kwargs, "timestep", 1)
     _, _, frames, height, width = hidden_states.shape  # latents [B, C, F, H, W]
     p_t, p_h, p_w = model.config.patch_size
     return timestep, TokenLayout(frames // p_t, height // p_h, width // p_w, 0, 0)
@@ -76,4 +58,4 @@ class WanSparseAttnProcessor(SparseProcessor):
         return attn.to_out[1](out)
 
 
-Processor = WanSparseAttnProcessor
+FAMILY = Family("WanTransformer3DModel", "blocks", WanSparseAttnProcessor, forward_inputs)

@@ -35,13 +35,8 @@ def pipe(transformer):
 @pytest.fixture(scope="session")
 def pipe_inputs():
     """Keyword arguments of one CFG run of the tiny pipeline: fixed embeddings and starting latents."""
-    g = torch.Generator().manual_seed(1)
-    return dict(
-        prompt_embeds=torch.randn(1, TEXT_TOKENS, TEXT_DIM, generator=g),
-        negative_prompt_embeds=torch.randn(1, TEXT_TOKENS, TEXT_DIM, generator=g),
-        latents=torch.randn(1, 4, 4, 16, 16, generator=g),
-        num_frames=NUM_FRAMES, height=HEIGHT, width=WIDTH, guidance_scale=5.0, output_type="latent",
-    )  # fmt: skip
+    return svdit_testing.pipeline_inputs(TEXT_TOKENS, TEXT_DIM, (1, 4, 4, 16, 16), num_frames=NUM_FRAMES,
+                                         height=HEIGHT, width=WIDTH)  # fmt: skip
 
 
 MODEL = {"name": "wan-tiny-test", "layers": LAYERS, "heads": HEADS, "head_dim": HEAD_DIM}

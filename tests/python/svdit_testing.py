@@ -76,3 +76,15 @@ def assert_same_calls(got, expected, layers, calls):
     assert len(got) == len(expected) == calls * layers
     for n, ((layer, g), (_, e)) in enumerate(zip(got, expected)):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5, msg=lambda m: f"call {n // layers}, layer {layer}: {m}")
+
+
+def pipeline_inputs(text_tokens, text_dim, latents_shape, **video):
+    """Keyword arguments of one CFG run of a tiny pipeline: fixed prompt embeddings and starting latents (no text
+    encoder, no VAE: output_type="latent")."""
+    g = torch.Generator().manual_seed(1)
+    return dict(
+        prompt_embeds=torch.randn(1, text_tokens, text_dim, generator=g),
+        negative_prompt_embeds=torch.randn(1, text_tokens, text_dim, generator=g),
+        latents=torch.randn(*latents_shape, generator=g),
+        guidance_scale=5.0, output_type="latent", **video,
+    )  # fmt: skip

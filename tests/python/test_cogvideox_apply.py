@@ -39,13 +39,8 @@ def pipe():
 
 @pytest.fixture(scope="module")
 def pipe_inputs():
-    g = torch.Generator().manual_seed(1)
-    return dict(
-        prompt_embeds=torch.randn(1, TEXT_TOKENS, TEXT_DIM, generator=g),
-        negative_prompt_embeds=torch.randn(1, TEXT_TOKENS, TEXT_DIM, generator=g),
-        latents=torch.randn(1, 4, 4, 16, 16, generator=g),
-        num_frames=13, height=128, width=128, guidance_scale=5.0, output_type="latent", num_inference_steps=STEPS,
-    )  # fmt: skip
+    return svdit_testing.pipeline_inputs(TEXT_TOKENS, TEXT_DIM, (1, 4, 4, 16, 16), num_frames=13, height=128,
+                                         width=128, num_inference_steps=STEPS)  # fmt: skip
 
 
 class MaskedReference:
