@@ -23,7 +23,6 @@ class AppliedPlan:
         self.model = model
         self.plan = plan
         self.run = PlanRun(plan)
-        self._family = family
         shape = family.model_shape(model)
         plan.check(shape)  # model fields now; the token layout at the first forward, before any layer runs
         self._modules = family.self_attention_modules(model)
