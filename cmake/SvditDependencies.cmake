@@ -1,9 +1,10 @@
 # Finds svdit's dependencies and decides which parts of the toolkit are built.
 # Each SVDIT_<PART> option is AUTO (default: on when the machine has what it needs), ON (fail if missing) or OFF.
-# Result variables: SVDIT_WITH_TORCH, SVDIT_WITH_CUDA, SVDIT_WITH_ANALYZER, SVDIT_WITH_TESTS, SVDIT_WITH_FUZZ.
+# Result variables: SVDIT_WITH_TORCH, SVDIT_WITH_CUDA, SVDIT_WITH_ANALYZER, SVDIT_WITH_TESTS, SVDIT_WITH_FUZZ;
+# targets svdit_torch (LibTorch builds) and svdit_torch_cuda (CUDA builds), see "LibTorch and the CUDA toolchain".
 
 set(SVDIT_TORCH AUTO CACHE STRING "Build the LibTorch parts (runtime, profiler, torch op): AUTO, ON or OFF")
-set(SVDIT_CUDA AUTO CACHE STRING "Build the CUDA kernels (needs nvcc and a CUDA LibTorch): AUTO, ON or OFF")
+set(SVDIT_CUDA AUTO CACHE STRING "Build the CUDA kernels (needs nvcc, the CUDA toolkit and a CUDA LibTorch): AUTO, ON or OFF")
 set(SVDIT_ANALYZER AUTO CACHE STRING "Build the Dear ImGui analyzer (needs GLFW, ImGui, OpenGL): AUTO, ON or OFF")
 set(SVDIT_TESTS AUTO CACHE STRING "Build the GoogleTest suite: AUTO, ON or OFF")
 option(SVDIT_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
@@ -34,10 +35,30 @@ target_include_directories(svdit_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${
 target_link_libraries(svdit_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
 target_compile_definitions(svdit_hdf5 INTERFACE ${HDF5_DEFINITIONS})
 
-# --- LibTorch ------------------------------------------------------------------------------------------
+# --- LibTorch and the CUDA toolchain ------------------------------------------------------------------
+# Two interface targets carry LibTorch into svdit:
+#   svdit_torch       every torch-using target: torch_cpu's headers and definitions, the SAME in every configuration
+#                     (so ccache serves a CUDA-less build from a CUDA one); in a CUDA build it also links torch_cuda
+#                     (link only: its usage requirements stay out of the shared translation units).
+#   svdit_torch_cuda  CUDA builds only, for the few translation units that include ATen/c10 CUDA headers.
 set(_torch_found FALSE)
 set(_torch_why "LibTorch not found: run scripts/setup.sh or pass -DTorch_DIR=...")
-if(NOT SVDIT_TORCH STREQUAL "OFF")
+set(_cuda_why "")
+if(SVDIT_TORCH STREQUAL "OFF")
+  set(_cuda_why "LibTorch is off")
+else()
+  if(NOT SVDIT_CUDA STREQUAL "OFF")
+    include(CheckLanguage)
+    check_language(CUDA)
+    if(NOT CMAKE_CUDA_COMPILER)
+      set(_cuda_why "no nvcc found")
+    else()
+      find_package(CUDAToolkit)
+      if(NOT CUDAToolkit_FOUND)
+        set(_cuda_why "nvcc found but not the CUDA toolkit around it")
+      endif()
+    endif()
+  endif()
   if(NOT Torch_DIR)
     # The PyPI wheel carries LibTorch; ask the python3 on PATH where it is.
     execute_process(COMMAND python3 -c "import torch, sys; sys.stdout.write(torch.utils.cmake_prefix_path)"
@@ -46,29 +67,40 @@ if(NOT SVDIT_TORCH STREQUAL "OFF")
       list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
     endif()
   endif()
-  # Torch's CUDA config otherwise builds for every architecture it knows; we only need ours.
-  if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
-    set(ENV{TORCH_CUDA_ARCH_LIST} "8.0;9.0a")
+  # A CUDA LibTorch's config (Caffe2's public/cuda.cmake) looks for a CUDA toolkit itself: without one it stops
+  # the configure with a fatal error, with one it enables CUDA under its own architecture list (and warns about
+  # ours). torch::cudart is the one target its imported libraries need from that file, and the file returns at
+  # once when the target exists: defined here, it is CUDA::cudart where svdit builds CUDA and empty elsewhere.
+  if(NOT TARGET torch::cudart)
+    add_library(torch::cudart INTERFACE IMPORTED)
+    if(CUDAToolkit_FOUND)
+      target_link_libraries(torch::cudart INTERFACE CUDA::cudart)
+    endif()
+  endif()
+  # The PyPI wheel links kineto into libtorch_cpu and ships no libkineto; TorchConfig would warn on every
+  # configure that it is missing. A name that is not NOTFOUND stops the search (the value is never linked).
+  if(NOT DEFINED kineto_LIBRARY)
+    set(kineto_LIBRARY "linked-into-libtorch_cpu")
   endif()
   find_package(Torch QUIET)
   if(Torch_FOUND)
     set(_torch_found TRUE)
     set(_torch_why "LibTorch at ${TORCH_INSTALL_PREFIX}")
+    add_library(svdit_torch INTERFACE)
+    target_include_directories(svdit_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+    target_compile_options(svdit_torch INTERFACE ${TORCH_CXX_FLAGS})
+    target_link_libraries(svdit_torch INTERFACE torch_cpu_library c10)
   endif()
 endif()
 _svdit_decide(TORCH "${SVDIT_TORCH}" _torch_found "${_torch_why}" "${_torch_why}")
+if(NOT SVDIT_WITH_TORCH)
+  set(_cuda_why "LibTorch is off")
+endif()
 
 # --- CUDA kernels --------------------------------------------------------------------------------------
 set(_cuda_found FALSE)
-set(_cuda_why "")
-if(NOT SVDIT_CUDA STREQUAL "OFF")
-  include(CheckLanguage)
-  check_language(CUDA)
-  if(NOT CMAKE_CUDA_COMPILER)
-    set(_cuda_why "no nvcc found")
-  elseif(NOT SVDIT_WITH_TORCH)
-    set(_cuda_why "nvcc found but LibTorch is off")
-  elseif(NOT TARGET torch_cuda AND NOT TORCH_CUDA_LIBRARIES)
+if(NOT SVDIT_CUDA STREQUAL "OFF" AND SVDIT_WITH_TORCH AND CUDAToolkit_FOUND)
+  if(NOT TARGET torch_cuda)
     set(_cuda_why "nvcc found but LibTorch has no CUDA")
   else()
     set(_cuda_found TRUE)
@@ -84,8 +116,10 @@ if(_cuda_found)
   endif()
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
-  find_package(CUDAToolkit REQUIRED)
   set(_cuda_why "nvcc ${CMAKE_CUDA_COMPILER_VERSION}, sm ${SVDIT_CUDA_ARCHITECTURES}")
+  target_link_libraries(svdit_torch INTERFACE $<LINK_ONLY:torch_cuda_library>)
+  add_library(svdit_torch_cuda INTERFACE)
+  target_link_libraries(svdit_torch_cuda INTERFACE svdit_torch torch_cuda_library CUDA::cudart)
 endif()
 _svdit_decide(CUDA "${SVDIT_CUDA}" _cuda_found "${_cuda_why}" "${_cuda_why}")
 
@@ -169,3 +203,6 @@ _svdit_decide(FUZZ "${_fuzz_wanted}" _fuzz_found "libFuzzer with ${CMAKE_CXX_COM
 
 list(JOIN _svdit_summary "; " _svdit_summary_line)
 message(STATUS "svdit: ${_svdit_summary_line}")
+
+# For scripts/test.sh: whether this build folder has the CUDA kernels (it then also tests the build without).
+set(SVDIT_BUILT_WITH_CUDA ${SVDIT_WITH_CUDA} CACHE INTERNAL "The CUDA kernels are part of this build")

@@ -1,8 +1,8 @@
 // measure_candidate_costs (see svdit/profiler/cost_measurement.h): option checks, the choice of path, and the
 // CUPTI path. The wall-clock fallback is in cost_measurement_cpu.cpp.
 //
-// CUPTI path, per (candidate c, group size g): g copies of c's layout are packed and uploaded once
-// (runtime::detail::upload_layouts), then launched through runtime::detail::sparse_attention_cuda — the very call
+// CUPTI path, per (candidate c, group size g): g copies of c's layout are packed and put on the device once
+// (kernels::torch_ops::prepare_layouts), then launched through kernels::torch_ops::sparse_attention — the very call
 // the runtime's plan executor makes — on [B, S, g, D] views of one set of q/k/v buffers allocated at max_group
 // heads (row stride max_group·D, as a slice of a layer's projection would have). `warmup` launches run untraced
 // (their records are collected and dropped), then `repetitions` launches each inside a CUPTI external-correlation
@@ -30,7 +30,7 @@
 #include <map>
 #include <mutex>
 
-#include "svdit/runtime/sparse_attention_cuda.h"
+#include "svdit/kernels/torch/sparse_attention.h"
 #endif
 
 namespace svdit::profiler {
@@ -124,13 +124,12 @@ CostMeasurement measure_costs_cupti(const std::vector<data::BlockLayout>& layout
     for (int64_t g = 1; g <= r.max_group; ++g) {
       if (!layout.skip) {
         const std::vector<const data::BlockLayout*> heads(static_cast<size_t>(g), &layout);
-        const runtime::detail::DeviceLayouts dl = runtime::detail::upload_layouts(heads, device);
+        const kernels::torch_ops::DeviceLayouts dl = kernels::torch_ops::prepare_layouts(heads, device);
         const at::Tensor qg = q.narrow(2, 0, g);  // [B, S, g, D] (row stride G·D)
         const at::Tensor kg = k.narrow(2, 0, g);  // [B, S, g, D]
         const at::Tensor vg = v.narrow(2, 0, g);  // [B, S, g, D]
         auto launch = [&] {
-          (void)runtime::detail::sparse_attention_cuda(qg, kg, vg, dl.row_begin, dl.key_blocks, dl.order,
-                                                       dl.block_size);  // [B, S, g, D]
+          (void)kernels::torch_ops::sparse_attention(qg, kg, vg, dl);  // out [B, S, g, D], lse [B, g, S]
         };
         for (int64_t w = 0; w < o.warmup; ++w) launch();
         (void)tracer.collect();  // warm-up kernels are not measurements

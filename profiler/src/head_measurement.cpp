@@ -11,11 +11,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "svdit/runtime/sparse_attention_cuda.h"
+#include "svdit/kernels/torch/sparse_attention.h"
 
 namespace svdit::profiler {
 
-namespace rt = svdit::runtime;
+namespace ops = svdit::kernels::torch_ops;
 
 struct LayerMeasurer::DeviceState {
   std::vector<at::Tensor> order;        // [orders] int64 [S] layout position → original token (undefined: identity)
@@ -28,8 +28,8 @@ struct LayerMeasurer::DeviceState {
   at::Tensor rows_per_block;            // [G, 1] fp64 query rows in each block of the original order
   // Kernel path, uploaded on first use for a head count.
   int64_t kernel_heads = 0;
-  std::vector<rt::detail::DeviceLayouts> kernel_layouts;  // [C] (empty entries for skip and full layouts)
-  rt::detail::DeviceLayouts dense_layouts;
+  std::vector<ops::DeviceLayouts> kernel_layouts;  // [C] (empty entries for skip and full layouts)
+  ops::DeviceLayouts dense_layouts;
 };
 
 namespace {
@@ -145,14 +145,15 @@ LayerMeasurer::DeviceState& LayerMeasurer::device_state(at::Device device) {
 
 bool LayerMeasurer::uses_kernel(const at::Tensor& q) const {
   if (options_.error_path == ErrorPath::reference) return false;
-  const bool can = q.is_cuda() && rt::detail::cuda_kernels_built() &&
+  const bool kernels_built = ops::sparse_attention_runs_on(c10::DeviceType::CUDA);
+  const bool can = q.is_cuda() && kernels_built &&
                    (q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf) &&
                    (q.size(3) == 64 || q.size(3) == 128);
   if (!can && options_.error_path == ErrorPath::kernel) {
     throw std::invalid_argument(
         "LayerMeasurer: the kernel error path needs CUDA tensors in bf16 or fp16 with head_dim 64 or 128 and a "
         "build with the CUDA kernels; found " + q.device().str() + ", " + c10::toString(q.scalar_type()) +
-        ", head_dim " + std::to_string(q.size(3)) + (rt::detail::cuda_kernels_built() ? "" : ", no kernels built"));
+        ", head_dim " + std::to_string(q.size(3)) + (kernels_built ? "" : ", no kernels built"));
   }
   return can;
 }
@@ -293,17 +294,16 @@ void LayerMeasurer::kernel_errors(const at::Tensor& q, const at::Tensor& k, cons
         continue;
       }
       ds.kernel_layouts.push_back(
-          rt::detail::upload_layouts(std::vector<const data::BlockLayout*>(static_cast<size_t>(H), &bl), q.device()));
+          ops::prepare_layouts(std::vector<const data::BlockLayout*>(static_cast<size_t>(H), &bl), q.device()));
     }
     const data::BlockLayout dense = data::compile_pattern(data::make_pattern({data::dense_component()}), layout_);
     ds.dense_layouts =
-        rt::detail::upload_layouts(std::vector<const data::BlockLayout*>(static_cast<size_t>(H), &dense), q.device());
+        ops::prepare_layouts(std::vector<const data::BlockLayout*>(static_cast<size_t>(H), &dense), q.device());
     ds.kernel_heads = H;
   }
   const at::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();  // [1, S, H, D]
-  auto run = [&](const rt::detail::DeviceLayouts& l) {
-    return rt::detail::sparse_attention_cuda(qc, kc, vc, l.row_begin, l.key_blocks, l.order, l.block_size)
-        .to(at::kFloat);  // [1, S, H, D]
+  auto run = [&](const ops::DeviceLayouts& l) {
+    return ops::sparse_attention(qc, kc, vc, l).out.to(at::kFloat);  // [1, S, H, D]
   };
   const at::Tensor reference = run(ds.dense_layouts);                                  // [1, S, H, D] fp32
   const at::Tensor ref = reference.square().sum({0, 1, 3}).to(at::kDouble).cpu();       // [H]

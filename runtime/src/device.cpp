@@ -1,23 +1,21 @@
-// Device/dtype parsing, synchronisation and interval timing (CUDA events where the build has CUDA).
+// Device/dtype parsing, synchronisation and interval timing. The GPU side goes through c10's device-generic
+// guard and events (CUDA's implementation comes with libtorch_cuda), so this file needs no CUDA headers and
+// compiles the same in builds with and without CUDA.
 
 #include "svdit/runtime/device.h"
 
 #include <ATen/Context.h>
+#include <c10/core/Event.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
-
-#if SVDIT_RUNTIME_WITH_CUDA
-#include <ATen/cuda/CUDAEvent.h>
-#include <c10/cuda/CUDAFunctions.h>
-#include <c10/cuda/CUDAGuard.h>
-#endif
 
 namespace svdit::runtime {
 
@@ -49,74 +47,68 @@ c10::ScalarType parse_dtype(std::string_view text, c10::Device device) {
   throw std::invalid_argument("--dtype: expected auto, fp32, bf16 or fp16, found \"" + std::string(text) + "\"");
 }
 
+namespace {
+// The device's own index when it has none ("cuda" means the current CUDA device).
+c10::Device indexed(c10::Device device) {
+  if (device.is_cpu() || device.has_index()) return device;
+  return c10::impl::VirtualGuardImpl(device.type()).getDevice();
+}
+}  // namespace
+
 void synchronize(c10::Device device) {
-#if SVDIT_RUNTIME_WITH_CUDA
-  if (device.is_cuda()) {
-    const c10::cuda::CUDAGuard guard(device);
-    c10::cuda::device_synchronize();
-  }
-#else
-  (void)device;
-#endif
+  if (device.is_cpu()) return;
+  const c10::Device d = indexed(device);
+  c10::impl::VirtualGuardImpl(d.type()).synchronizeDevice(d.index());
 }
 
 struct IntervalTimer::Impl {
-  explicit Impl(c10::Device d) : device(d) {}
+  explicit Impl(c10::Device d) : device(indexed(d)) {}
   c10::Device device;
   std::chrono::steady_clock::time_point started;
   double cpu_ms = 0;
-#if SVDIT_RUNTIME_WITH_CUDA
-  std::vector<std::pair<std::unique_ptr<at::cuda::CUDAEvent>, std::unique_ptr<at::cuda::CUDAEvent>>> events;
-#endif
+  std::vector<std::pair<c10::Event, std::optional<c10::Event>>> events;  // GPU: (begin, end) per interval
+
+  // An event recorded on the device's current stream, with timing on (PYTORCH_DEFAULT would turn it off).
+  c10::Event recorded() const {
+    c10::Event event(device.type(), c10::EventFlag::BACKEND_DEFAULT);
+    event.record(c10::impl::VirtualGuardImpl(device.type()).getStream(device));
+    return event;
+  }
 };
 
 IntervalTimer::IntervalTimer(c10::Device device) : impl_(new Impl(device)) {}
 IntervalTimer::~IntervalTimer() { delete impl_; }
 
 void IntervalTimer::begin() {
-#if SVDIT_RUNTIME_WITH_CUDA
-  if (impl_->device.is_cuda()) {
-    auto start = std::make_unique<at::cuda::CUDAEvent>(cudaEventDefault);
-    start->record();
-    impl_->events.emplace_back(std::move(start), nullptr);
+  if (impl_->device.is_cpu()) {
+    impl_->started = std::chrono::steady_clock::now();
     return;
   }
-#endif
-  impl_->started = std::chrono::steady_clock::now();
+  impl_->events.emplace_back(impl_->recorded(), std::nullopt);
 }
 
 void IntervalTimer::end() {
-#if SVDIT_RUNTIME_WITH_CUDA
-  if (impl_->device.is_cuda()) {
-    auto stop = std::make_unique<at::cuda::CUDAEvent>(cudaEventDefault);
-    stop->record();
-    impl_->events.back().second = std::move(stop);
+  if (impl_->device.is_cpu()) {
+    impl_->cpu_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - impl_->started).count();
     return;
   }
-#endif
-  impl_->cpu_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - impl_->started).count();
+  impl_->events.back().second = impl_->recorded();
 }
 
 double IntervalTimer::total_ms() {
-#if SVDIT_RUNTIME_WITH_CUDA
-  if (impl_->device.is_cuda()) {
-    double total = 0;
-    for (auto& [start, stop] : impl_->events) {
-      if (!stop) continue;
-      stop->synchronize();
-      total += static_cast<double>(start->elapsed_time(*stop));
-    }
-    return total;
+  if (impl_->device.is_cpu()) return impl_->cpu_ms;
+  double total = 0;
+  for (auto& [start, stop] : impl_->events) {
+    if (!stop) continue;
+    stop->synchronize();
+    total += start.elapsedTime(*stop);
   }
-#endif
-  return impl_->cpu_ms;
+  return total;
 }
 
 void IntervalTimer::reset() {
   impl_->cpu_ms = 0;
-#if SVDIT_RUNTIME_WITH_CUDA
   impl_->events.clear();
-#endif
 }
 
 }  // namespace svdit::runtime

@@ -7,17 +7,17 @@
 #include <set>
 #include <stdexcept>
 
-#include "svdit/runtime/sparse_attention_cuda.h"
 #include "svdit/data/error.h"
+#include "svdit/kernels/torch/sparse_attention.h"
 
 namespace svdit::runtime {
 
+namespace ops = svdit::kernels::torch_ops;
+
 struct SparsePlanAttention::DeviceLayer {
   at::Device device;
-  detail::DeviceLayouts layouts;
+  ops::DeviceLayouts layouts;
 };
-
-bool sparse_attention_has_cuda() { return detail::cuda_kernels_built(); }
 
 SparsePlanAttention::SparsePlanAttention(data::Plan plan, const WanConfig& config, const data::TokenLayout& layout,
                                          std::string source)
@@ -120,31 +120,16 @@ at::Tensor SparsePlanAttention::self_attention(const at::Tensor& q, const at::Te
 
 at::Tensor SparsePlanAttention::sparse_layer(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                              const LayerPlan& lp, size_t key) {
-  if (q.is_cuda()) {
-    DeviceLayer* dl = nullptr;
-    {
-      const std::lock_guard<std::mutex> lock(device_mutex_);
-      auto& slot = device_layers_[key];
-      if (!slot || slot->device != q.device()) {
-        slot = std::make_unique<DeviceLayer>(DeviceLayer{q.device(), detail::upload_layouts(lp.layouts, q.device())});
-      }
-      dl = slot.get();
-    }
-    return detail::sparse_attention_cuda(q, k, v, dl->layouts.row_begin, dl->layouts.key_blocks, dl->layouts.order,
-                                         dl->layouts.block_size);  // [B, S, H, D]
-  }
-
-  // CPU: ATen GEMMs over each query block's key blocks (sparse_attention_cpu.h).
-  std::vector<const CpuBlockIndex*> heads;
+  DeviceLayer* dl = nullptr;
   {
     const std::lock_guard<std::mutex> lock(device_mutex_);
-    for (const data::BlockLayout* layout : lp.layouts) {
-      auto& slot = cpu_indices_[layout];
-      if (!slot) slot = std::make_unique<CpuBlockIndex>(*layout);
-      heads.push_back(slot.get());
+    auto& slot = device_layers_[key];
+    if (!slot || slot->device != q.device()) {
+      slot = std::make_unique<DeviceLayer>(DeviceLayer{q.device(), ops::prepare_layouts(lp.layouts, q.device())});
     }
+    dl = slot.get();
   }
-  return sparse_attention_cpu(q, k, v, heads);  // [B, S, H, D]
+  return ops::sparse_attention(q, k, v, dl->layouts).out;  // [B, S, H, D]
 }
 
 }  // namespace svdit::runtime

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "support/binary_dir.h"
 #include "svdit/analyzer/document.h"
 #include "svdit/analyzer/search_backend.h"
 #include "svdit/data/plan.h"

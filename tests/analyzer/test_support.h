@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/binary_dir.h"
+
 namespace svdit::analyzer::test {
 
 inline std::filesystem::path sample_profile() {

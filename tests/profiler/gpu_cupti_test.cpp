@@ -24,9 +24,9 @@
 #include "svdit/data/block_layout.h"
 #include "svdit/data/pattern.h"
 #include "svdit/kernels/cuda/sparse_attention.h"
+#include "svdit/kernels/torch/sparse_attention.h"
 #include "svdit/profiler/cost_measurement.h"
 #include "svdit/profiler/cupti_tracer.h"
-#include "svdit/runtime/sparse_attention_cuda.h"
 
 namespace svdit::profiler {
 namespace {
@@ -66,13 +66,13 @@ double median(std::vector<double> v) {
 
 // A layer of `heads` copies of one layout on the device, and a launch of it on q, k, v [B, S, H, D].
 struct Layer {
-  runtime::detail::DeviceLayouts dl;
+  kernels::torch_ops::DeviceLayouts dl;
   Layer(const BlockLayout& layout, int64_t heads) {
     const std::vector<const BlockLayout*> per_head(static_cast<size_t>(heads), &layout);
-    dl = runtime::detail::upload_layouts(per_head, at::Device(at::kCUDA, 0));
+    dl = kernels::torch_ops::prepare_layouts(per_head, at::Device(at::kCUDA, 0));
   }
   at::Tensor run(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const {
-    return runtime::detail::sparse_attention_cuda(q, k, v, dl.row_begin, dl.key_blocks, dl.order, dl.block_size);
+    return kernels::torch_ops::sparse_attention(q, k, v, dl).out;
   }
 };
 

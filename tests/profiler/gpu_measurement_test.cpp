@@ -15,7 +15,7 @@
 #include "svdit/data/block_layout.h"
 #include "svdit/profiler/candidate_family.h"
 #include "svdit/profiler/head_measurement.h"
-#include "svdit/runtime/sparse_attention_cuda.h"
+#include "svdit/kernels/torch/sparse_attention.h"
 
 namespace svdit::profiler {
 namespace {
@@ -26,7 +26,7 @@ class GpuMeasurement : public ::testing::TestWithParam<Param> {};
 
 TEST_P(GpuMeasurement, KernelPathAgreesWithTheCpuPath) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
-  if (!runtime::detail::cuda_kernels_built()) GTEST_SKIP() << "this build has no CUDA kernels";
+  if (!kernels::torch_ops::sparse_attention_runs_on(at::kCUDA)) GTEST_SKIP() << "this build has no CUDA kernels";
   const auto [D, dtype, b] = GetParam();
   // S = 200 at b = 64 (G = 4, last block 8 rows); S = 360 at b = 128 (G = 3, last block 104 rows).
   const data::TokenLayout layout = b == 64 ? data::TokenLayout{5, 5, 8, 0, 0, 64} : data::TokenLayout{4, 9, 10, 0, 0, 128};

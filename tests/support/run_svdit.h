@@ -6,6 +6,8 @@
 #include <array>
 #include <string>
 
+#include "support/binary_dir.h"
+
 namespace svdit::testing {
 
 struct CommandResult {

@@ -1,28 +1,21 @@
 // torch.ops.svdit.compile_layer: lets Python (benchmarks, FlexAttention comparisons) use the exact layouts the
 // C++ side compiles, instead of re-deriving them.
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
 #include "ops.h"
 #include "svdit/data/block_layout.h"
 #include "svdit/data/pattern.h"
+#include "svdit/data/packed_layout.h"
 #include "svdit/data/token_layout.h"
-#include "svdit/kernels/cuda/packed_layout.h"
+#include "svdit/kernels/torch/sparse_attention.h"
 
 namespace svdit::kernels::torch_ops {
-
-namespace {
-
-at::Tensor int32_tensor(const std::vector<int32_t>& values, at::IntArrayRef shape) {
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(at::kInt));
-  std::copy(values.begin(), values.end(), t.data_ptr<int32_t>());
-  return t;
-}
-
-}  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> compile_layer(const std::string& patterns_json,
                                                                          int64_t frames, int64_t height,
@@ -49,15 +42,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> compile_layer(const s
     layouts.push_back(data::compile_pattern(pattern, layout));
     density.push_back(layouts.back().skip ? 0.0 : layouts.back().block_density());
   }
-  const PackedLayouts packed = pack_layouts(layouts);
-  const int64_t heads = packed.heads;
-  at::Tensor row_begin = int32_tensor(packed.row_begin, {heads, packed.num_blocks + 1});
-  at::Tensor key_blocks = int32_tensor(packed.key_blocks, {packed.computed_blocks()});
-  at::Tensor order = packed.order.empty() ? at::empty({0}, at::TensorOptions().dtype(at::kInt))
-                                          : int32_tensor(packed.order, {heads, packed.seq_len});
-  at::Tensor block_density = at::empty({heads}, at::TensorOptions().dtype(at::kDouble));
+  const DeviceLayouts packed = prepare_layouts(data::pack_layouts(layouts), at::kCPU);
+  at::Tensor block_density = at::empty({static_cast<int64_t>(density.size())}, at::TensorOptions().dtype(at::kDouble));
   std::copy(density.begin(), density.end(), block_density.data_ptr<double>());
-  return {row_begin, key_blocks, order, block_density};
+  return {packed.row_begin, packed.key_blocks, packed.order, block_density};
 }
 
 }  // namespace svdit::kernels::torch_ops

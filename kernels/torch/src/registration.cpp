@@ -1,5 +1,6 @@
-// The one TORCH_LIBRARY(svdit, ...) block of the project: schemas of every torch.ops.svdit op and their bindings.
-// Other libraries that add ops use TORCH_LIBRARY_FRAGMENT(svdit, ...).
+// The one TORCH_LIBRARY(svdit, ...) block of the project: the schemas of every torch.ops.svdit op. The kernels
+// register themselves per dispatch key next to their code (TORCH_LIBRARY_IMPL in src/cpu/ and src/cuda/);
+// other libraries that add ops use TORCH_LIBRARY_FRAGMENT(svdit, ...).
 
 #include <torch/library.h>
 
@@ -11,11 +12,8 @@ TORCH_LIBRARY(svdit, m) {
       "compile_layer(str patterns_json, int frames, int height, int width, int text_prefix, int text_suffix, "
       "int block_size) -> (Tensor row_begin, Tensor key_blocks, Tensor order, Tensor block_density)",
       &svdit::kernels::torch_ops::compile_layer);
+  // CPU: src/cpu/sparse_attention_cpu.cpp; CUDA: src/cuda/sparse_attention_cuda.cpp (builds with the kernels).
   m.def(
       "sparse_attention(Tensor q, Tensor k, Tensor v, Tensor row_begin, Tensor key_blocks, Tensor? order, "
       "int block_size, str backend='automatic', int variant=0) -> (Tensor out, Tensor lse)");
 }
-
-#ifdef SVDIT_TORCH_WITH_CUDA
-TORCH_LIBRARY_IMPL(svdit, CUDA, m) { m.impl("sparse_attention", &svdit::kernels::torch_ops::sparse_attention); }
-#endif

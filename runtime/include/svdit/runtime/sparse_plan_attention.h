@@ -7,9 +7,10 @@
 //   - every head dense (or the step runs dense)  → the dense backend, so an all-dense plan computes exactly what
 //     no plan computes;
 //   - every head skip                            → zeros;
-//   - otherwise                                  → one block-sparse launch for the whole layer, each head with
-//     its own layout (svdit_kernels_cuda on GPU, sparse_attention_cpu.h's ATen path on CPU). Heads that share a pattern share one
-//     compiled layout; the packed per-layer arrays are built and uploaded once and reused at every step.
+//   - otherwise                                  → one svdit.sparse_attention call for the whole layer, each head
+//     with its own layout (svdit/kernels/torch/sparse_attention.h: the CUDA kernel for CUDA tensors, the CPU
+//     kernel for CPU tensors). Heads that share a pattern share one compiled layout; the packed per-layer arrays
+//     are built and put on the device once and reused at every step.
 
 #include <cstdint>
 #include <map>
@@ -23,7 +24,6 @@
 #include "svdit/data/block_layout.h"
 #include "svdit/data/plan.h"
 #include "svdit/runtime/attention_backend.h"
-#include "svdit/runtime/sparse_attention_cpu.h"
 #include "svdit/runtime/wan_config.h"
 
 namespace svdit::runtime {
@@ -70,10 +70,6 @@ class SparsePlanAttention final : public AttentionBackend {
   std::vector<LayerPlan> layer_plans_;             // [entry × layer]
   std::mutex device_mutex_;
   std::map<size_t, std::unique_ptr<DeviceLayer>> device_layers_;  // key: entry × layers + layer
-  std::map<const data::BlockLayout*, std::unique_ptr<CpuBlockIndex>> cpu_indices_;  // built on first CPU use
 };
-
-// True when this build can run sparse layers on CUDA tensors (svdit_kernels_cuda was built).
-bool sparse_attention_has_cuda();
 
 }  // namespace svdit::runtime

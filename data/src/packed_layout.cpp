@@ -1,14 +1,14 @@
-// Packing per-head layouts into one layer's device arrays. Everything the kernels trust without checking
+// Packing per-head layouts into the flat arrays of one layer. Everything the kernels trust without checking
 // (offsets in range, key blocks inside [0, num_blocks), order a permutation) is checked here once, on the host.
 
-#include "svdit/kernels/cuda/packed_layout.h"
+#include "svdit/data/packed_layout.h"
 
 #include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
 
-namespace svdit::kernels {
+namespace svdit::data {
 
 namespace {
 
@@ -23,14 +23,24 @@ double PackedLayouts::block_density() const {
   return all > 0 ? static_cast<double>(key_blocks.size()) / all : 0.0;
 }
 
-PackedLayouts pack_layouts(std::span<const data::BlockLayout> layouts) {
+PackedLayouts pack_layouts(std::span<const BlockLayout> layouts) {
+  std::vector<const BlockLayout*> heads;
+  heads.reserve(layouts.size());
+  for (const BlockLayout& layout : layouts) heads.push_back(&layout);
+  return pack_layouts(std::span<const BlockLayout* const>(heads));
+}
+
+PackedLayouts pack_layouts(std::span<const BlockLayout* const> layouts) {
   if (layouts.empty()) {
     throw std::invalid_argument("pack_layouts: no layouts");
   }
+  for (size_t h = 0; h < layouts.size(); ++h) {
+    if (layouts[h] == nullptr) fail(h, "no layout (null pointer)");
+  }
   PackedLayouts packed;
   packed.heads = static_cast<int64_t>(layouts.size());
-  packed.seq_len = layouts[0].seq_len;
-  packed.block_size = layouts[0].block_size;
+  packed.seq_len = layouts[0]->seq_len;
+  packed.block_size = layouts[0]->block_size;
   if (packed.block_size != 64 && packed.block_size != 128) {
     fail(0, "block size " + std::to_string(packed.block_size) + " (expected 64 or 128)");
   }
@@ -44,7 +54,7 @@ PackedLayouts pack_layouts(std::span<const data::BlockLayout> layouts) {
   bool any_permuted = false;
   int64_t total = 0;
   for (size_t h = 0; h < layouts.size(); ++h) {
-    const auto& l = layouts[h];
+    const BlockLayout& l = *layouts[h];
     if (l.seq_len != packed.seq_len || l.block_size != packed.block_size) {
       fail(h, "S=" + std::to_string(l.seq_len) + " b=" + std::to_string(l.block_size) + " differs from head 0 (S=" +
                   std::to_string(packed.seq_len) + " b=" + std::to_string(packed.block_size) + ")");
@@ -65,7 +75,7 @@ PackedLayouts pack_layouts(std::span<const data::BlockLayout> layouts) {
   }
   std::vector<char> seen;
   for (size_t h = 0; h < layouts.size(); ++h) {
-    const auto& l = layouts[h];
+    const BlockLayout& l = *layouts[h];
     const auto base = static_cast<int32_t>(packed.key_blocks.size());
     if (l.skip) {
       // A skip head computes nothing: every query block gets an empty key list.
@@ -120,4 +130,4 @@ PackedLayouts pack_layouts(std::span<const data::BlockLayout> layouts) {
   return packed;
 }
 
-}  // namespace svdit::kernels
+}  // namespace svdit::data
