@@ -1,0 +1,90 @@
+"""Helpers of the Python package's tests: plans written for a test model, the block masks a plan's layers compute
+(rebuilt from compile_layer's packed layout), and a recorder of self-attention outputs."""
+
+import json
+
+import torch
+
+import svdit  # noqa: F401  (registers torch.ops.svdit)
+
+
+def pattern_density(components, layout):
+    """Block density of a pattern at `layout`, as compile_layer (svdit's compile_pattern) computes it."""
+    *_, density = torch.ops.svdit.compile_layer(json.dumps([components]), *layout_arguments(layout))
+    return float(density[0])
+
+
+def layout_arguments(layout):
+    keys = ("frames", "height", "width", "text_prefix", "text_suffix", "block_size")
+    return [layout[k] for k in keys]
+
+
+def write_plan(path, patterns, schedule, *, model, layout):
+    """Writes a plan file; `patterns` maps id -> components."""
+    plan = {
+        "format": "svdit-plan",
+        "version": 1,
+        "model": model,
+        "layout": layout,
+        "patterns": [{"id": i, "density": pattern_density(c, layout), "components": c} for i, c in patterns.items()],
+        "schedule": schedule,
+        "provenance": {"note": "tests/python"},
+    }
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def block_masks(components_per_head, layout):
+    """[H, S, S] bool in original token order: the (query, key) pairs the kernels compute for one layer — whole
+    b x b blocks of each head's layout order, from compile_layer's packed CSR and order."""
+    row_begin, key_blocks, order, _ = torch.ops.svdit.compile_layer(
+        json.dumps(components_per_head), *layout_arguments(layout)
+    )
+    b = layout["block_size"]
+    seq_len = layout["text_prefix"] + layout["frames"] * layout["height"] * layout["width"] + layout["text_suffix"]
+    blocks = (seq_len + b - 1) // b
+    masks = []
+    for h in range(len(components_per_head)):
+        token_at = order[h].long() if order.numel() else torch.arange(seq_len)
+        position = torch.empty(seq_len, dtype=torch.long)
+        position[token_at] = torch.arange(seq_len)  # layout position of each token
+        selected = torch.zeros(blocks, blocks, dtype=torch.bool)
+        for q in range(blocks):
+            selected[q, key_blocks[row_begin[h, q] : row_begin[h, q + 1]].long()] = True
+        block_of = position // b
+        masks.append(selected[block_of[:, None], block_of[None, :]])
+    return torch.stack(masks)
+
+
+def record_self_attention(modules):
+    """Collects the output of every module in `modules` (layer order), per call; returns (outputs, remove)."""
+    outputs = []
+
+    def keep(layer):
+        def hook(module, args, out):
+            first = out[0] if isinstance(out, tuple) else out
+            outputs.append((layer, first.detach().clone()))
+
+        return hook
+
+    handles = [m.register_forward_hook(keep(layer)) for layer, m in enumerate(modules)]
+    return outputs, lambda: [h.remove() for h in handles]
+
+
+def assert_same_calls(got, expected, layers, calls):
+    """Every recorded (layer, output) of two runs agrees, within float32 rounding of a different summation."""
+    assert len(got) == len(expected) == calls * layers
+    for n, ((layer, g), (_, e)) in enumerate(zip(got, expected)):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5, msg=lambda m: f"call {n // layers}, layer {layer}: {m}")
+
+
+def pipeline_inputs(text_tokens, text_dim, latents_shape, **video):
+    """Keyword arguments of one CFG run of a tiny pipeline: fixed prompt embeddings and starting latents (no text
+    encoder, no VAE: output_type="latent")."""
+    g = torch.Generator().manual_seed(1)
+    return dict(
+        prompt_embeds=torch.randn(1, text_tokens, text_dim, generator=g),
+        negative_prompt_embeds=torch.randn(1, text_tokens, text_dim, generator=g),
+        latents=torch.randn(*latents_shape, generator=g),
+        guidance_scale=5.0, output_type="latent", **video,
+    )  # fmt: skip
