@@ -253,7 +253,7 @@ void File::fail(const std::string& object, const std::string& what) const {
     const std::filesystem::path directory = std::filesystem::path(source_).parent_path();
     struct statvfs disk {};
     const bool full = ::statvfs(directory.empty() ? "." : directory.c_str(), &disk) == 0 &&
-                      static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize < (uint64_t{1} << 20);
+                      static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize < (uint64_t{1} << 18);
     if (full) {
       message += "; " + std::string(std::strerror(ENOSPC)) + " (" +
                  std::to_string(static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize) + " bytes free on its disk)";
