@@ -1,6 +1,9 @@
 #include "hdf5_file.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <system_error>
 
@@ -47,6 +50,10 @@ std::string to_string(const Shape& shape) {
 }
 
 void silence_errors() {
+  // Only effective before the library initialises itself, i.e. before any other HDF5 call of the process; later
+  // calls fail harmlessly. (The crash it prevents: H5F__close_cb in H5_term_library, after a failed flush.)
+  static const bool no_atexit = [] { return H5dont_atexit() >= 0; }();
+  static_cast<void>(no_atexit);
   // Process-wide (per thread in thread-safe builds), so repeat it on every entry point rather than rely on
   // one call at start-up. If it failed, HDF5 would merely print; our own checks still throw.
   static_cast<void>(H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr));
@@ -214,7 +221,7 @@ File File::open_with(const std::filesystem::path& path, bool writable, bool clea
   if (file.get() < 0) {
     throw FormatError(source, "file", "HDF5 cannot open it (truncated or corrupt?): " + last_error());
   }
-  return File(std::move(file), source);
+  return File(std::move(file), source, writable);
 }
 
 File File::create(const std::filesystem::path& path) {
@@ -229,7 +236,7 @@ File File::create(const std::filesystem::path& path) {
   }
   Id file(H5Fcreate(source.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
   if (file.get() < 0) throw FormatError(source, "file", "cannot create it: " + last_error());
-  return File(std::move(file), source);
+  return File(std::move(file), source, true);
 }
 
 void File::remove(const std::string& path) {
@@ -237,8 +244,24 @@ void File::remove(const std::string& path) {
 }
 
 void File::fail(const std::string& object, const std::string& what) const {
+  const int error_number = errno;  // from the system call under HDF5's failure, when there was one
   const std::string detail = last_error();
-  throw FormatError(source_, object, detail.empty() ? what : what + " (HDF5: " + detail + ")");
+  std::string message = detail.empty() ? what : what + " (HDF5: " + detail + ")";
+  // A full disk shows up in HDF5's messages in many guises ("Fletcher32 checksum failed" on a chunk whose write was
+  // cut short); say it plainly, with the errno text.
+  if (writable_) {
+    const std::filesystem::path directory = std::filesystem::path(source_).parent_path();
+    struct statvfs disk {};
+    const bool full = ::statvfs(directory.empty() ? "." : directory.c_str(), &disk) == 0 &&
+                      static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize < (uint64_t{1} << 18);
+    if (full) {
+      message += "; " + std::string(std::strerror(ENOSPC)) + " (" +
+                 std::to_string(static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize) + " bytes free on its disk)";
+    } else if (error_number == ENOSPC || error_number == EDQUOT || error_number == EFBIG) {
+      message += "; " + std::string(std::strerror(error_number)) + " (the system's error for the write)";
+    }
+  }
+  throw FormatError(source_, object, message);
 }
 
 bool File::exists(const std::string& path) const {

@@ -131,7 +131,8 @@ class File {
 
  private:
   static File open_with(const std::filesystem::path& path, bool writable, bool clear_status_flags);
-  File(Id file, std::string source) : file_(std::move(file)), source_(std::move(source)) {}
+  File(Id file, std::string source, bool writable)
+      : file_(std::move(file)), source_(std::move(source)), writable_(writable) {}
   // Reads the whole of an opened dataset, or [start, start + count) of it, into `out`.
   void read_raw(const std::string& path, hid_t dataset, Dtype dtype, const Shape* start, const Shape* count,
                 void* out) const;
@@ -140,6 +141,7 @@ class File {
 
   Id file_;
   std::string source_;
+  bool writable_ = false;  // fail() then also reports a full disk, which HDF5's own message may not say
 };
 
 // Numeric element types: the type stored in files (little-endian) and the in-memory type (native).
@@ -154,7 +156,9 @@ std::string unpad(const char* data, size_t size, H5T_str_t padding);
 
 // HDF5's innermost error message for the last failed call on this thread, or "" when it left none.
 std::string last_error();
-// Switches off HDF5's automatic printing of error stacks to stderr (idempotent; done by every File factory).
+// Switches off HDF5's automatic printing of error stacks to stderr, and its clean-up at process exit (idempotent;
+// done by every File factory): after a write failed (a full disk) HDF5's exit handler crashed closing the file
+// again; svdit closes every file itself, and one it could not close is left to the kernel (and to resume).
 void silence_errors();
 
 template <class T>

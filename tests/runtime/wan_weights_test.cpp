@@ -234,5 +234,44 @@ TEST(WanConfigFile, DetectedFromTheWeightsWhenNoConfigIsGiven) {
   EXPECT_EQ(loaded.config_source, (dir / "config.json").string());
 }
 
+// Issue 20 items 3 and 6: config.json sizes bounded before anything is allocated, read strictly, found strictly.
+TEST(WanConfigFile, HugeSizesAreRefusedNamingFileFieldValueAndBound) {
+  // text_len 2^62 made `svdit generate` segfault in the demo words path (text_len × text_dim overflowed).
+  nlohmann::json j = config_to_json(small_config());
+  j["text_len"] = int64_t{1} << 62;
+  std::string msg = format_error([&] { parse_config(j, "big.json"); });
+  EXPECT_NE(msg.find("big.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("text_len: found 4611686018427387904, which exceeds the bound 4096"), std::string::npos) << msg;
+  j = config_to_json(small_config());
+  j["num_layers"] = int64_t{1} << 31;  // ran 25 s and took 5.5 GB before std::bad_alloc
+  msg = format_error([&] { parse_config(j, "big.json"); });
+  EXPECT_NE(msg.find("num_layers: found 2147483648, which exceeds the bound 1024"), std::string::npos) << msg;
+}
+
+TEST(WanConfigFile, ReadStrictly) {
+  const auto dir = test_dir();
+  std::ofstream(dir / "huge.json") << R"({"dim": 128, "eps": 1e999})";
+  std::string msg = format_error([&] { read_config(dir / "huge.json"); });
+  EXPECT_NE(msg.find("\"eps\""), std::string::npos) << msg;  // not a raw [json.exception.out_of_range.406]
+  EXPECT_NE(msg.find("1e999"), std::string::npos) << msg;
+  std::ofstream(dir / "twice.json") << R"({"dim": 128, "dim": 256})";
+  msg = format_error([&] { read_config(dir / "twice.json"); });
+  EXPECT_NE(msg.find("duplicate key \"dim\""), std::string::npos) << msg;
+}
+
+TEST(WanConfigFile, AConfigJsonThatIsNoFileIsReportedNotIgnored) {
+  const auto dir = test_dir();
+  std::filesystem::create_directories(dir / "as_dir" / "config.json");
+  std::string msg = format_error([&] { find_config_beside(dir / "as_dir" / "w.safetensors"); });
+  EXPECT_NE(msg.find("config.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+  std::filesystem::create_directories(dir / "dangling");
+  std::filesystem::create_symlink(dir / "nowhere.json", dir / "dangling" / "config.json");
+  msg = format_error([&] { find_config_beside(dir / "dangling" / "w.safetensors"); });
+  EXPECT_NE(msg.find("link to nothing"), std::string::npos) << msg;
+  std::filesystem::create_directories(dir / "none");
+  EXPECT_FALSE(find_config_beside(dir / "none" / "w.safetensors").has_value());
+}
+
 }  // namespace
 }  // namespace svdit::runtime
