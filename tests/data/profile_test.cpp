@@ -567,8 +567,8 @@ struct WriterInChild {
         ProfileWriter w = resume ? ProfileWriter::resume(target)
                                  : ProfileWriter::create(target, meta, small_candidates(meta.layout));
         char byte = 1;
-        static_cast<void>(write(ready[1], &byte, 1));
-        static_cast<void>(read(stop[0], &byte, 1));
+        if (write(ready[1], &byte, 1) < 0) {}  // a pipe hand-off; EOF or an error shows up in the checks that follow
+        if (read(stop[0], &byte, 1) < 0) {}  // a pipe hand-off; EOF or an error shows up in the checks that follow
       }
       _exit(0);
     }
@@ -581,7 +581,7 @@ struct WriterInChild {
   }
   int finish() {
     char byte = 1;
-    static_cast<void>(write(go, &byte, 1));
+    if (write(go, &byte, 1) < 0) {}  // a pipe hand-off; EOF or an error shows up in the checks that follow
     close(go);
     int status = 0;
     waitpid(pid, &status, 0);
