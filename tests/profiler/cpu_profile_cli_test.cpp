@@ -9,7 +9,6 @@
 #include "profiler_test_support.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile_reader.h"
-#include "svdit/runtime/text_embeddings.h"
 
 namespace svdit::profiler {
 namespace {
@@ -23,10 +22,7 @@ class ProfileCli : public ::testing::Test {
       ASSERT_TRUE(std::filesystem::exists(bin(exe))) << bin(exe) << " is not built (a dependency of this suite)";
     }
     dir = test_dir();
-    std::ofstream(dir / "config.json") << runtime::config_to_json(tiny_config()).dump();
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(4);
-    runtime::save_text_embeddings((dir / "a.safetensors").string(), at::randn({5, 64}, gen));
-    runtime::save_text_embeddings((dir / "b.safetensors").string(), at::randn({8, 64}, gen));
+    write_cli_inputs(dir);
   }
   void TearDown() override { remove_tree(dir); }
 

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "support/run_svdit.h"
 #include "support/temp_dir.h"
+#include "svdit/runtime/text_embeddings.h"
 #include "svdit/runtime/wan_config.h"
 #include "svdit/runtime/wan_model.h"
 #include "svdit/runtime/wan_weights.h"
@@ -33,6 +35,15 @@ inline constexpr int64_t kFrames = 9, kHeight = 128, kWidth = 96;
 using svdit::testing::remove_tree;
 
 inline std::filesystem::path test_dir() { return svdit::testing::test_dir("svdit_profiler"); }
+
+// The inputs of the command-line suites in `dir`: config.json of tiny_config() and two prompts' embeddings,
+// a.safetensors (5 tokens) and b.safetensors (8 tokens), from a fixed seed.
+inline void write_cli_inputs(const std::filesystem::path& dir) {
+  std::ofstream(dir / "config.json") << runtime::config_to_json(tiny_config()).dump();
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  runtime::save_text_embeddings((dir / "a.safetensors").string(), at::randn({5, 64}, gen));
+  runtime::save_text_embeddings((dir / "b.safetensors").string(), at::randn({8, 64}, gen));
+}
 
 using svdit::testing::CommandResult;
 using svdit::testing::run_command;
