@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "profiler_test_support.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile_reader.h"
