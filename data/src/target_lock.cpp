@@ -97,7 +97,10 @@ TargetLock TargetLock::acquire(const std::filesystem::path& target) {
     }
     // Who holds it, for the message of the next one refused. Best effort: the lock works without it.
     const std::string pid = std::to_string(static_cast<long>(::getpid())) + "\n";
-    if (::ftruncate(fd, 0) == 0) static_cast<void>(::pwrite(fd, pid.data(), pid.size(), 0));
+    // (GCC ignores a void cast of a warn_unused_result call; a named result it does not.)
+    if (::ftruncate(fd, 0) == 0) {
+      [[maybe_unused]] const ssize_t written = ::pwrite(fd, pid.data(), pid.size(), 0);
+    }
     // Released under the registry's mutex, so that another thread's acquire never sees the entry expired while
     // the descriptor is still open (it would then be refused by this very process's lock).
     std::shared_ptr<Held> held(new Held(lock, fd), [](Held* h) {
