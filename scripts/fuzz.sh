@@ -2,7 +2,8 @@
 # Builds and runs svdit's libFuzzer targets (data/fuzz/) with their seed corpora.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      SECONDS per target (default 60); TARGETs default to all:
-#                                              svdit-fuzz-safetensors svdit-fuzz-plan
+#                                              svdit-fuzz-safetensors svdit-fuzz-plan svdit-fuzz-profile
+#                                              svdit-fuzz-config
 # Environment: SVDIT_FUZZ_BUILD (build dir, default <repo>/build-fuzz), SVDIT_FUZZ_JOBS (ninja -j, default 2),
 #              SVDIT_FUZZ_ARGS (extra libFuzzer flags, e.g. "-max_len=65536").
 #
@@ -17,7 +18,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(svdit-fuzz-safetensors svdit-fuzz-plan)
+[[ ${#targets[@]} -gt 0 ]] || targets=(svdit-fuzz-safetensors svdit-fuzz-plan svdit-fuzz-profile svdit-fuzz-config)
 build="${SVDIT_FUZZ_BUILD:-$repo/build-fuzz}"
 jobs="${SVDIT_FUZZ_JOBS:-2}"
 read -r -a extra_args <<< "${SVDIT_FUZZ_ARGS:-}"

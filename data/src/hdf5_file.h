@@ -49,8 +49,10 @@ enum class Dtype { float16, float32, float64, int32, int64, uint8, string };
 const char* to_string(Dtype dtype);
 
 using Shape = std::vector<hsize_t>;
-// The most elements svdit loads from one dataset (8 GiB of float32): a larger claim is a damaged file.
-inline constexpr hsize_t kMaxElements = hsize_t{1} << 31;
+// The most elements svdit loads in one read (64 Mi: a [G, G] map at kMaxBlocks, 256 MiB of float32; a real
+// profile's largest whole-dataset read, its error table, is a few million): a larger claim is a damaged file. The
+// bound is on elements read, not on the file's bytes: unwritten chunks of a partial profile read as the fill value.
+inline constexpr hsize_t kMaxElements = hsize_t{1} << 26;
 std::string to_string(const Shape& shape);  // "[2, 3, 4]"
 
 // Maps a C++ element type to the Dtype it is stored as (uint16_t ↔ float16 raw bits).

@@ -11,6 +11,7 @@
 #include "svdit/data/error.h"
 #include "svdit/data/strict_json.h"
 #include "svdit/data/pattern.h"
+#include "svdit/data/size_limits.h"
 
 namespace svdit::data::profile_schema {
 
@@ -79,7 +80,10 @@ ProfileMeta read_meta(const File& file) {
     if (shape.size() != 1) file.fail(path, "expected a 1-D dataset, found shape " + hdf5::to_string(shape));
     return shape[0];
   };
+  // Bounded before reading: a 1-D dataset can claim 2^31 elements in a file of a few kilobytes.
   const hsize_t num_steps = length(kSteps);
+  require_at_most(static_cast<int64_t>(num_steps), kMaxSamplingSteps, file.source(), kSteps,
+                  "profiled steps are steps of one sampling run");
   meta.steps = file.read<int64_t>(kSteps, {num_steps});
   meta.timesteps = file.read<double>(kTimesteps, {num_steps});
   meta.prompts = file.read_strings(kPrompts, length(kPrompts));

@@ -187,6 +187,9 @@ WanConfig parse_config(const json& j, const std::string& source) {
                         "expected both (diffusers naming), found " + std::to_string(c.num_heads) + " and " +
                             std::to_string(head_dim));
     }
+    // Bounded before the product (found by svdit-fuzz-config: 2^62 × 2^62 overflowed).
+    data::require_at_most(c.num_heads, data::kMaxHeads, source, "num_attention_heads", "attention heads per layer");
+    data::require_at_most(head_dim, data::kMaxHeadDim, source, "attention_head_dim", "channels per head");
     c.dim = c.num_heads * head_dim;
     read_int(j, "in_channels", c.in_dim, source);
     read_int(j, "out_channels", c.out_dim, source);

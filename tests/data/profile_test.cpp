@@ -832,6 +832,19 @@ TEST_F(ProfileTest, RefusesSizesBeyondTheirBoundsNamingFieldValueAndBound) {
   expect_refused(path, "/meta attribute heads", "5000, which exceeds the bound 1024");
 }
 
+TEST_F(ProfileTest, RefusesADatasetLengthBeyondItsBoundBeforeAllocating) {
+  // Found by svdit-fuzz-profile: /meta/steps replaced by 2^31 int64 elements (storage allocated late, so the file
+  // stays a few kilobytes) made open() allocate 16 GiB for it before any check.
+  const fs::path path = dir_ / "p.h5";
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) { replace_dataset(file, "/meta/steps", {hsize_t{1} << 31}, H5T_STD_I64LE); });
+  expect_refused(path, "/meta/steps", "2147483648, which exceeds the bound 10000");
+  // Any other dataset read whole: no more than 64 Mi elements at once (/candidates/id, 2^27 int32).
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) { replace_dataset(file, "/candidates/id", {hsize_t{1} << 27}, H5T_STD_I32LE); });
+  expect_refused(path, "/candidates/id", "larger than svdit loads");
+}
+
 TEST_F(ProfileTest, RefusesIntegerAttributesOfAnotherType) {
   // docs/FORMATS.md: "Integer attributes are scalar int64".
   const fs::path path = dir_ / "p.h5";

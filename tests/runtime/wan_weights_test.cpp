@@ -248,6 +248,16 @@ TEST(WanConfigFile, HugeSizesAreRefusedNamingFileFieldValueAndBound) {
   EXPECT_NE(msg.find("num_layers: found 2147483648, which exceeds the bound 1024"), std::string::npos) << msg;
 }
 
+// Found by svdit-fuzz-config: under the diffusers naming, dim = heads × head_dim was formed before any bound, and
+// 2^62 × 2^62 overflowed (undefined behaviour; it wrapped to a dim of 0 and the error blamed "dim").
+TEST(WanConfigFile, DiffusersHeadSizesAreBoundedBeforeTheirProduct) {
+  const nlohmann::json j = {{"num_attention_heads", int64_t{1} << 62}, {"attention_head_dim", int64_t{1} << 62}};
+  const std::string msg = format_error([&] { parse_config(j, "huge_heads.json"); });
+  EXPECT_NE(msg.find("huge_heads.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("num_attention_heads"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("exceeds the bound 1024"), std::string::npos) << msg;
+}
+
 TEST(WanConfigFile, ReadStrictly) {
   const auto dir = test_dir();
   std::ofstream(dir / "huge.json") << R"({"dim": 128, "eps": 1e999})";
