@@ -843,6 +843,15 @@ TEST_F(ProfileTest, RefusesADatasetLengthBeyondItsBoundBeforeAllocating) {
   write_complete_profile(path);
   edit_h5(path, [](hid_t file) { replace_dataset(file, "/candidates/id", {hsize_t{1} << 27}, H5T_STD_I32LE); });
   expect_refused(path, "/candidates/id", "larger than svdit loads");
+  // Strings count at least their in-memory size: 2^31 prompts reserved 64 GiB of std::string before any check.
+  write_complete_profile(path);
+  edit_h5(path, [](hid_t file) {
+    const hid_t text = H5Tcopy(H5T_C_S1);
+    ASSERT_GE(H5Tset_size(text, 16), 0);
+    replace_dataset(file, "/meta/prompts", {hsize_t{1} << 31}, text);
+    H5Tclose(text);
+  });
+  expect_refused(path, "/meta/prompts", "larger than svdit loads");
 }
 
 TEST_F(ProfileTest, RefusesIntegerAttributesOfAnotherType) {
