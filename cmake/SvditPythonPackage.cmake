@@ -1,6 +1,7 @@
 # SVDIT_PYTHON_PACKAGE: the configuration python/pyproject.toml (scikit-build-core) asks for. It builds only the
-# torch op library and what it links (svdit_data; the CUDA kernels when nvcc is there), against the torch of the
-# Python interpreter doing the install, and installs it into the `svdit` package (python/CMakeLists.txt).
+# two op libraries and what they link (svdit_torch_ops: svdit_data, the CUDA kernels when nvcc is there;
+# svdit_profile_ops: the profiler and runtime), against the torch of the Python interpreter doing the install, and
+# installs them into the `svdit` package (python/CMakeLists.txt).
 # Included before SvditDependencies, so that LibTorch is looked up where that interpreter has it.
 option(SVDIT_PYTHON_PACKAGE "Configure only what the Python package needs (set by python/pyproject.toml)" OFF)
 if(NOT SVDIT_PYTHON_PACKAGE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 
@@ -13,10 +13,14 @@ from .plan import ModelShape, TokenLayout
 @dataclasses.dataclass(frozen=True)
 class Family:
     class_name: str  # the diffusers transformer class
-    blocks: str      # its attribute holding the transformer blocks, each with its self-attention as `attn1`
-    processor: type  # svdit's processor for that attention (a _run.SparseProcessor)
+    processor: type  # svdit's processor for its self-attention (a _run.SparseProcessor)
     # (transformer, forward args, forward kwargs) -> (timestep, token layout of the video)
     forward_inputs: Callable[[torch.nn.Module, tuple, dict], tuple[torch.Tensor, TokenLayout]]
+    # svdit.profile's processor (original, layer, state) for that attention; None: profiling not supported yet
+    observing_processor: Optional[type] = None
+    # the attributes holding the transformer blocks, in layer order, and each block's self-attention attribute
+    blocks: tuple[str, ...] = ("blocks",)
+    attention: str = "attn1"
 
     def matches(self, model: torch.nn.Module) -> bool:
         try:
@@ -27,11 +31,13 @@ class Family:
 
     def model_shape(self, model) -> ModelShape:
         config = model.config
-        return ModelShape(len(getattr(model, self.blocks)), config.num_attention_heads, config.attention_head_dim)
+        return ModelShape(len(self.self_attention_modules(model)), config.num_attention_heads,
+                          config.attention_head_dim)  # fmt: skip
 
     def self_attention_modules(self, model) -> list:
-        """attn1 of every block, in layer order (cross-attention, where a block has one, is never touched)."""
-        return [block.attn1 for block in getattr(model, self.blocks)]
+        """The self-attention of every block, in layer order (cross-attention, where a block has one, is never
+        touched)."""
+        return [getattr(block, self.attention) for name in self.blocks for block in getattr(model, name)]
 
 
 def argument(args: tuple, kwargs: dict, name: str, position: int):

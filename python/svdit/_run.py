@@ -58,7 +58,7 @@ class PlanRun:
         self.steps = StepCounter()
         self.layout: Optional[TokenLayout] = None  # set once checked against the plan
         self._checked_layout: Optional[TokenLayout] = None
-        self._compiled: dict[tuple[tuple[int, ...], torch.device], CompiledLayer] = {}
+        self._compiled: dict[tuple[tuple[int, ...], torch.device, TokenLayout], CompiledLayer] = {}
 
     def begin_forward(self, timestep, layout: TokenLayout, model_shape) -> None:
         """Called before each transformer forward: checks the video's token layout, then advances the step."""
@@ -68,17 +68,20 @@ class PlanRun:
         self.layout = layout
         self.steps.observe(timestep)
 
-    def layer_layouts(self, layer: int, device: torch.device) -> Optional[CompiledLayer]:
-        """The compiled layouts `layer` runs at the current step, or None when it runs dense attention."""
+    def layer_layouts(self, layer: int, device: torch.device,
+                      layout: Optional[TokenLayout] = None) -> Optional[CompiledLayer]:  # fmt: skip
+        """The compiled layouts `layer` runs at the current step, or None when it runs dense attention. `layout`
+        replaces the checked token layout (HunyuanVideo: the valid text tokens of one prompt)."""
         if self.layout is None:
             raise RuntimeError("svdit: the transformer's forward pre-hook has not run (was the plan removed?)")
         ids = self.plan.pattern_ids(self.steps.step, layer)
         if ids is None or self.plan.is_dense(ids):
             return None
-        key = (ids, device)
+        layout = layout or self.layout
+        key = (ids, device, layout)
         compiled = self._compiled.get(key)
-        if compiled is None:  # each distinct row of pattern ids is compiled once per device
-            layout, b = self.layout, self.plan.block_size
+        if compiled is None:  # each distinct row of pattern ids is compiled once per device and layout
+            b = self.plan.block_size
             row_begin, key_blocks, order, _ = torch.ops.svdit.compile_layer(
                 self.plan.patterns_json(ids), layout.frames, layout.height, layout.width,
                 layout.text_prefix, layout.text_suffix, b,

@@ -7,7 +7,7 @@ from typing import Union
 
 import torch
 
-from . import cogvideox, wan
+from . import cogvideox, hunyuan_video, wan
 from ._run import PlanRun
 from .plan import Plan
 
@@ -65,14 +65,14 @@ class AppliedPlan:
         self.remove()
 
 
-_FAMILIES = (wan.FAMILY, cogvideox.FAMILY)
+_FAMILIES = (wan.FAMILY, hunyuan_video.FAMILY, cogvideox.FAMILY)
 
 
 def apply_plan(transformer: torch.nn.Module, plan: Union[str, "os.PathLike[str]", Plan]) -> AppliedPlan:
     """Runs `plan` in `transformer`'s self-attention from now on (the pipeline around it is used unchanged).
 
-    `transformer` is a diffusers ``WanTransformer3DModel`` or ``CogVideoXTransformer3DModel``
-    (``pipe.transformer``); `plan` a plan file or a
+    `transformer` is a diffusers ``WanTransformer3DModel``, ``HunyuanVideoTransformer3DModel`` or
+    ``CogVideoXTransformer3DModel`` (``pipe.transformer``); `plan` a plan file or a
     :class:`Plan`. The plan is validated by svdit's C++ reader and checked against the model's layers, heads and
     head_dim now, and against the video's token layout (from the latents' shape and the patch size) before the
     first step; a mismatch raises :class:`PlanError` naming each field with the plan's and the model's values.
@@ -88,4 +88,5 @@ def apply_plan(transformer: torch.nn.Module, plan: Union[str, "os.PathLike[str]"
         if family.matches(transformer):
             return AppliedPlan(transformer, plan, family)
     raise TypeError(f"svdit.apply_plan: {type(transformer).__name__} is not supported "
-                    "(supported: diffusers WanTransformer3DModel, CogVideoXTransformer3DModel)")  # fmt: skip
+                    "(supported: diffusers WanTransformer3DModel, HunyuanVideoTransformer3DModel, "
+                    "CogVideoXTransformer3DModel)")  # fmt: skip

@@ -53,4 +53,5 @@ class CogVideoXSparseAttnProcessor(SparseProcessor):
         return out[:, text_tokens:], out[:, :text_tokens]  # (video, text), as diffusers' processor returns them
 
 
-FAMILY = Family("CogVideoXTransformer3DModel", "transformer_blocks", CogVideoXSparseAttnProcessor, forward_inputs)
+FAMILY = Family("CogVideoXTransformer3DModel", CogVideoXSparseAttnProcessor, forward_inputs,
+                blocks=("transformer_blocks",))

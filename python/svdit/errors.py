@@ -17,7 +17,23 @@ def plan_errors():
         raise PlanError(_cxx_message(error)) from None
 
 
-def _cxx_message(error: RuntimeError) -> str:
+def _cxx_message(error: Exception) -> str:
     # c10::Error text may carry a C++ backtrace after the first lines; std::exception text is the message alone.
     text = str(error)
     return text.split("\nException raised from ", 1)[0].strip()
+
+
+class ProfileError(RuntimeError):
+    """svdit.profile failed: an option, a resume mismatch or a file problem. The message is the C++ profiler's
+    (the option or field, expected versus found)."""
+
+
+@contextlib.contextmanager
+def profile_errors():
+    """Turns an exception of torch.classes.svdit.ProfileSession into a ProfileError carrying the C++ message."""
+    try:
+        yield
+    except ProfileError:
+        raise
+    except (RuntimeError, ValueError, IndexError) as error:  # C++ exceptions as torch's bindings deliver them
+        raise ProfileError(_cxx_message(error)) from None

@@ -31,6 +31,37 @@ def _rotate(x: torch.Tensor, freqs_cos: torch.Tensor, freqs_sin: torch.Tensor) -
     return out.type_as(x)
 
 
+def self_attention_qkv(attn, hidden_states: torch.Tensor, rotary_emb) -> tuple[torch.Tensor, ...]:
+    """q, k, v [B, S, H, D] of one Wan self-attention as Wan computes them: after the q/k RMSNorm and RoPE (what
+    the plan's kernels and svdit.profile's measurements see)."""
+    if getattr(attn, "fused_projections", False):
+        query, key, value = attn.to_qkv(hidden_states).chunk(3, dim=-1)
+    else:
+        query, key, value = attn.to_q(hidden_states), attn.to_k(hidden_states), attn.to_v(hidden_states)
+    query = attn.norm_q(query).unflatten(2, (attn.heads, -1))  # [B, S, H, D]
+    key = attn.norm_k(key).unflatten(2, (attn.heads, -1))
+    value = value.unflatten(2, (attn.heads, -1))
+    if rotary_emb is not None:
+        query = _rotate(query, *rotary_emb)
+        key = _rotate(key, *rotary_emb)
+    return query, key, value
+
+
+class WanObservingAttnProcessor:
+    """svdit.profile's processor for a Wan self-attention: while ``state.observer`` is set (the profiled conditional
+    forwards) it gets (layer, q, k, v); then the block's original processor runs, so the output is unchanged."""
+
+    def __init__(self, original, layer: int, state):
+        self.original, self.layer, self.state = original, layer, state
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None,
+                 **kwargs):  # fmt: skip
+        observer = self.state.observer
+        if encoder_hidden_states is None and observer is not None:  # attn1 (self-attention) only
+            observer(self.layer, *self_attention_qkv(attn, hidden_states, rotary_emb))
+        return self.original(attn, hidden_states, encoder_hidden_states, attention_mask, rotary_emb, **kwargs)
+
+
 class WanSparseAttnProcessor(SparseProcessor):
     """Self-attention of one Wan block by the plan: at sparse steps q, k, v (after the q/k RMSNorm and RoPE, as
     Wan computes them) go to one torch.ops.svdit.sparse_attention call for the whole layer; at dense steps, and
@@ -44,18 +75,9 @@ class WanSparseAttnProcessor(SparseProcessor):
         if compiled is None:
             return self.original(attn, hidden_states, encoder_hidden_states, attention_mask, rotary_emb, **kwargs)
 
-        if getattr(attn, "fused_projections", False):
-            query, key, value = attn.to_qkv(hidden_states).chunk(3, dim=-1)
-        else:
-            query, key, value = attn.to_q(hidden_states), attn.to_k(hidden_states), attn.to_v(hidden_states)
-        query = attn.norm_q(query).unflatten(2, (attn.heads, -1))  # [B, S, H, D]
-        key = attn.norm_k(key).unflatten(2, (attn.heads, -1))
-        value = value.unflatten(2, (attn.heads, -1))
-        if rotary_emb is not None:
-            query = _rotate(query, *rotary_emb)
-            key = _rotate(key, *rotary_emb)
+        query, key, value = self_attention_qkv(attn, hidden_states, rotary_emb)
         out = attn.to_out[0](sparse_attention(query, key, value, compiled))
         return attn.to_out[1](out)
 
 
-FAMILY = Family("WanTransformer3DModel", "blocks", WanSparseAttnProcessor, forward_inputs)
+FAMILY = Family("WanTransformer3DModel", WanSparseAttnProcessor, forward_inputs, WanObservingAttnProcessor)

@@ -2,6 +2,8 @@
 (rebuilt from compile_layer's packed layout), and a recorder of self-attention outputs."""
 
 import json
+import os
+import subprocess
 
 import torch
 
@@ -88,3 +90,13 @@ def pipeline_inputs(text_tokens, text_dim, latents_shape, **video):
         latents=torch.randn(*latents_shape, generator=g),
         guidance_scale=5.0, output_type="latent", **video,
     )  # fmt: skip
+
+
+def svdit_tool(*args):
+    """Runs the C++ `svdit` launcher of the build these tests belong to (SVDIT_BIN_DIR, which ctest sets) and
+    fails with its stderr unless it exits 0."""
+    bin_dir = os.environ.get("SVDIT_BIN_DIR")
+    assert bin_dir, "SVDIT_BIN_DIR (the build's bin/ folder with svdit and svdit-<verb>) is not set; run via ctest"
+    result = subprocess.run([os.path.join(bin_dir, "svdit"), *map(str, args)], capture_output=True, text=True)
+    assert result.returncode == 0, f"svdit {' '.join(map(str, args))}: exit {result.returncode}\n{result.stderr}"
+    return result

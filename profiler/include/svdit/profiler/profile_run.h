@@ -1,8 +1,8 @@
 #pragma once
 // One `svdit profile` run (docs/PROFILER.md): a normal sampling run of the Wan2.1 DiT over the prompts in which,
-// at each profiled step and in the conditional CFG branch, every self-attention layer's real q, k, v are measured
-// (head_measurement.h) and written to the profile as they are produced (ProfileWriter: one (prompt, step, layer)
-// slice, one head's maps at a time), then the candidates' kernel cost (cost_measurement.h), then finish().
+// at each profiled step and in the conditional CFG branch, every self-attention layer's real q, k, v go to a
+// ProfileSession (profile_session.h: the measurements, the writer, the cost table, shared with the Python
+// package's diffusers profiler), which writes them to the profile as they are produced.
 //
 // The prompts are sampled side by side, step by step (each with its own latents and sampler, exactly as
 // sample_video would run it alone), so the maps of a step — averaged over the prompts — are complete after the
@@ -27,6 +27,7 @@
 
 #include "svdit/data/profile.h"
 #include "svdit/profiler/head_measurement.h"
+#include "svdit/profiler/profile_session.h"
 #include "svdit/runtime/sampling.h"
 #include "svdit/runtime/wan_model.h"
 
@@ -37,47 +38,11 @@ struct PromptInput {
   at::Tensor context;  // [1, text_len, text_dim] fp32, any device
 };
 
-struct ProfileRunOptions {
-  std::filesystem::path out;  // the profile to write (atomically replaced at the end)
-  bool resume = false;
+// The session's options (out, resume, map_steps, candidates, cost, …: profile_session.h) and the run's own.
+struct ProfileRunOptions : ProfileSessionOptions {
   int64_t block_size = 128;            // b of the profiled token layout (64 or 128)
   std::vector<int64_t> profile_steps;  // sampler steps to measure (ascending; step_selection.h)
-  std::vector<int64_t> map_steps;      // those of profile_steps that also store maps (others are omitted)
-  // Candidates from a file (read_candidates_file); std::nullopt: the default family (candidate_family.h), whose
-  // top_k stripes are calibrated at the first profiled step over every prompt.
-  std::optional<std::vector<data::ProfileCandidate>> candidates;
-  int64_t top_k_blocks = 0;  // 0: default_top_k_blocks(layout)
-  runtime::SamplingOptions sampling;
-  MeasureOptions measure;
-  // Cost: "auto" (CUPTI on a CUDA device when available, else CPU wall clock), "cupti" (refuse otherwise),
-  // "cpu-wallclock" (time the CPU reference whatever the device).
-  std::string cost = "auto";
-  int64_t cost_repetitions = 10;
-  int64_t cost_warmup = 2;
-  int64_t max_group = 0;  // 0: every head count 1 … heads
-  bool quiet = false;
-  std::FILE* log = stderr;
-  // For tests: throw ProfileInterrupted after this many slices were written by this run (< 0: never).
-  int64_t interrupt_after_slices = -1;
-};
-
-struct ProfileInterrupted : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-struct ProfileRunReport {
-  std::filesystem::path out;
-  int64_t slices_measured = 0;  // (prompt, step, layer) slices written by this run
-  int64_t slices_skipped = 0;   // already in the partial file (resume)
-  int64_t maps_written = 0;     // (step, layer, head) maps written by this run
-  bool cost_measured = false;
-  std::string cost_source;
-  double seconds = 0;               // the whole run
-  double measure_seconds = 0;       // inside the measurements (observer)
-  double cost_seconds = 0;
-  int64_t peak_rss_bytes = 0;       // of the process, at the end
-  int64_t device_peak_bytes = -1;   // CUDA caching allocator peak, -1 on the CPU
-  int64_t chunk_rows = 0;           // query rows per chunk of the measurements
+  runtime::SamplingOptions sampling;   // its seed is also the cost table's (it replaces ProfileSessionOptions::seed)
 };
 
 // The profile's /meta for this model, video and options (what a resumed file must match).
@@ -90,10 +55,5 @@ data::ProfileMeta make_profile_meta(const runtime::WanModel& model, const runtim
 ProfileRunReport run_profile(const runtime::WanModel& model, const runtime::VideoGeometry& geometry,
                              const std::vector<PromptInput>& prompts, const at::Tensor& negative_context,
                              const ProfileRunOptions& options);
-
-// Peak resident set size of this process in bytes (getrusage), and the CUDA caching allocator's peak allocated
-// bytes on `device` (-1 for a CPU device).
-int64_t peak_rss_bytes();
-int64_t device_peak_bytes(at::Device device);
 
 }  // namespace svdit::profiler
