@@ -17,6 +17,9 @@ def test_import_registers_the_ops_from_the_packaged_library():
     assert svdit.library_path.parent == pathlib.Path(svdit.__file__).resolve().parent
     for op in ("compile_layer", "sparse_attention", "read_plan", "check_plan"):
         assert hasattr(torch.ops.svdit, op), op
+    assert hasattr(torch.classes.svdit, "ProfileSession")  # libsvdit_profile_ops.so, beside the ops library
+    loaded = {pathlib.Path(p).name for p in torch.ops.loaded_libraries}
+    assert {"libsvdit_torch_ops.so", "libsvdit_profile_ops.so"} <= loaded
 
 
 def test_version_is_the_projects():
