@@ -21,6 +21,15 @@ class Family:
     # the attributes holding the transformer blocks, in layer order, and each block's self-attention attribute
     blocks: tuple[str, ...] = ("blocks",)
     attention: str = "attn1"
+    # True: with CFG the pipeline runs both branches in one transformer call, the batch [unconditional;
+    # conditional] (CogVideoX); False: the conditional branch is a call of its own, the step's first (Wan,
+    # HunyuanVideo's true CFG)
+    batched_cfg: bool = False
+    # (pipe, num_inference_steps) -> the timestep of every step, as the pipeline's own call will set them
+    timesteps: Optional[Callable[[object, int], list]] = None
+
+    def schedule(self, pipe, num_inference_steps: int) -> list[float]:
+        return (self.timesteps or schedule)(pipe, num_inference_steps)
 
     def matches(self, model: torch.nn.Module) -> bool:
         try:
@@ -38,6 +47,13 @@ class Family:
         """The self-attention of every block, in layer order (cross-attention, where a block has one, is never
         touched)."""
         return [getattr(block, self.attention) for name in self.blocks for block in getattr(model, name)]
+
+
+def schedule(pipe, num_inference_steps: int) -> list[float]:
+    """The timesteps of `num_inference_steps` steps as ``pipe.scheduler.set_timesteps(num_inference_steps)`` sets
+    them (the pipelines whose call does just that: Wan, CogVideoX)."""
+    pipe.scheduler.set_timesteps(num_inference_steps, device="cpu")
+    return [float(t) for t in pipe.scheduler.timesteps]
 
 
 def argument(args: tuple, kwargs: dict, name: str, position: int):

@@ -1,8 +1,9 @@
 """svdit.profile: profiles a diffusers pipeline run with the measurement code and writer of ``svdit profile``.
 
 The pipeline runs once, unchanged, with the prompts as one batch (side by side, step by step, as ``svdit profile``
-samples them). At each profiled step the conditional forward (the first transformer call of the step; diffusers'
-Wan pipeline calls the conditional branch first) hands every self-attention layer's q, k, v, after the q/k norm and
+samples them). At each profiled step the conditional forward (the first transformer call of the step: diffusers'
+Wan and HunyuanVideo pipelines call the conditional branch first; CogVideoX's runs both branches in one call, the
+conditional rows second) hands every self-attention layer's q, k, v, after the q/k norm and
 RoPE, to ``torch.classes.svdit.ProfileSession`` — the C++ ProfileSession of ``svdit profile``
 (profiler/include/svdit/profiler/profile_session.h) — which measures every candidate's error and recall and the
 attention maps, writes them slice by slice to ``<out>.partial`` (resumable), times the candidates' kernels (CUPTI on
@@ -18,6 +19,7 @@ from typing import Optional, Sequence, Union
 
 import torch
 
+from ._family import argument
 from ._run import StepCounter
 from .errors import ProfileError, profile_errors
 
@@ -84,8 +86,9 @@ def profile(
     transformer = pipe.transformer
     family = next((f for f in apply._FAMILIES if f.matches(transformer)), None)
     if family is None or family.observing_processor is None:
+        supported = ", ".join(f.class_name for f in apply._FAMILIES if f.observing_processor is not None)
         raise TypeError(f"svdit.profile: {type(transformer).__name__} is not supported (supported: diffusers "
-                        "WanTransformer3DModel)")  # fmt: skip
+                        f"{supported})")  # fmt: skip
     if "callback_on_step_end" in pipe_kwargs:
         raise ValueError("svdit.profile: callback_on_step_end is svdit.profile's own (it stops after the last "
                          "profiled step)")  # fmt: skip
@@ -112,8 +115,7 @@ def profile(
     shape = family.model_shape(transformer)
     name = model_name or transformer.config.get("_name_or_path") or type(transformer).__name__
     # The pipeline sets the same schedule again; the meta records the profiled steps' timesteps before the run.
-    pipe.scheduler.set_timesteps(num_inference_steps, device="cpu")
-    timesteps = [float(t) for t in pipe.scheduler.timesteps]
+    timesteps = family.schedule(pipe, num_inference_steps)
 
     observation = _Observation()
     counter = StepCounter()
@@ -131,8 +133,19 @@ def profile(
                 chunk_mb or (256 if device.type == "cuda" else 16), error_path, resume, quiet, seed,
             )  # fmt: skip
 
+    def conditional_rows(batch: int) -> slice:
+        """The batch rows of the conditional branch in a transformer call of `batch` rows."""
+        p = len(prompts)
+        if batch == p:
+            return slice(0, p)
+        if family.batched_cfg and batch == 2 * p:
+            return slice(p, 2 * p)  # [unconditional; conditional]
+        raise ProfileError(f"svdit.profile: the transformer was called with batch {batch}, expected one row per "
+                           f"prompt ({p})" + (f" or two with CFG ({2 * p})" if family.batched_cfg else ""))
+
     def before_forward(module, args, kwargs):
         timestep, layout = family.forward_inputs(module, args, kwargs)
+        rows = conditional_rows(argument(args, kwargs, "hidden_states", 0).shape[0])
         if state["session"] is None:
             state["session"] = open_session(layout)
         session = state["session"]
@@ -149,13 +162,13 @@ def profile(
                                "per step?)")  # fmt: skip
         with profile_errors(), torch.no_grad():
             if session.calibrating():  # an extra conditional forward whose column mass picks the top_k stripes
-                observation.observer = lambda layer, q, k, v: session.calibrate(q, k)
+                observation.observer = lambda layer, q, k, v: session.calibrate(q[rows], k[rows])
                 try:
                     module.forward(*args, **kwargs)
                 finally:
                     observation.observer = None
                 session.end_calibration()
-        observation.observer = lambda layer, q, k, v: session.observe(step, layer, q, k, v)
+        observation.observer = lambda layer, q, k, v: session.observe(step, layer, q[rows], k[rows], v[rows])
         state["observing"] = step
 
     def after_forward(module, args, kwargs, output):

@@ -92,6 +92,46 @@ def pipeline_inputs(text_tokens, text_dim, latents_shape, **video):
     )  # fmt: skip
 
 
+def reference_error_recall(q, k, v, mask):
+    """A candidate's relative MSE and recall for one head (docs/FORMATS.md /error, /recall), from the masked
+    softmax in float32: q, k, v [S, D], mask [S, S] the pairs its blocks compute. Also returns the dense softmax."""
+    p = torch.softmax((q @ k.T) / q.shape[1] ** 0.5, dim=-1)
+    dense = p @ v
+    kept = p * mask
+    mass = kept.sum(dim=1, keepdim=True)
+    sparse = torch.where(mass > 0, kept / mass.clamp_min(1e-30), torch.zeros_like(kept)) @ v
+    error = ((sparse - dense) ** 2).sum() / (dense**2).sum()
+    return float(error), float(mass.sum() / q.shape[0]), p
+
+
+def pooled_map(p, block_size, blocks=None):
+    """The block-pooled map of one head's softmax p [S, S] (docs/FORMATS.md /maps/pooled): the probability mass of
+    each (query block, key block) divided by the query block's rows (a last partial block has fewer), as a
+    [blocks, blocks] tensor (default ceil(S / b); more: the extra blocks are 0)."""
+    seq_len = p.shape[0]
+    blocks = blocks or (seq_len + block_size - 1) // block_size
+    block_of = torch.arange(seq_len) // block_size
+    mass = torch.zeros(blocks, blocks).index_put_((block_of[:, None].expand(-1, seq_len),
+                                                   block_of[None, :].expand(seq_len, -1)), p, accumulate=True)
+    rows = torch.bincount(block_of, minlength=blocks).clamp_min(1).to(p.dtype)
+    return mass / rows[:, None]
+
+
+def cogvideox_pipeline(heads, head_dim, layers, text_tokens, text_dim):
+    """A tiny random CogVideoXPipeline (no text encoder, no VAE) for 13 frames of 128 x 128: latents [B, 4 frames,
+    4 channels, 16, 16], patch 2 -> F = 4, H' = W' = 8."""
+    from diffusers import CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=heads, attention_head_dim=head_dim, in_channels=4, out_channels=4, time_embed_dim=32,
+        text_embed_dim=text_dim, num_layers=layers, sample_width=16, sample_height=16, sample_frames=13,
+        patch_size=2, max_text_seq_length=text_tokens, use_rotary_positional_embeddings=True,
+    ).eval()  # fmt: skip
+    return CogVideoXPipeline(tokenizer=None, text_encoder=None, vae=None, transformer=transformer,
+                             scheduler=CogVideoXDDIMScheduler())  # fmt: skip
+
+
 def svdit_tool(*args):
     """Runs the C++ `svdit` launcher of the build these tests belong to (SVDIT_BIN_DIR, which ctest sets) and
     fails with its stderr unless it exits 0."""

@@ -6,7 +6,6 @@ import pytest
 import svdit_testing
 import torch
 import torch.nn.functional as F
-from diffusers import CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
 from diffusers.models.embeddings import apply_rotary_emb
 
 import svdit
@@ -27,14 +26,7 @@ SCHEDULE = [{"steps": [0, 1], "dense": True}, {"steps": [1, 3], "heads": [[1, 2]
 
 @pytest.fixture(scope="module")
 def pipe():
-    torch.manual_seed(0)
-    transformer = CogVideoXTransformer3DModel(
-        num_attention_heads=HEADS, attention_head_dim=HEAD_DIM, in_channels=4, out_channels=4, time_embed_dim=32,
-        text_embed_dim=TEXT_DIM, num_layers=LAYERS, sample_width=16, sample_height=16, sample_frames=13,
-        patch_size=2, max_text_seq_length=TEXT_TOKENS, use_rotary_positional_embeddings=True,
-    ).eval()  # fmt: skip
-    return CogVideoXPipeline(tokenizer=None, text_encoder=None, vae=None, transformer=transformer,
-                             scheduler=CogVideoXDDIMScheduler())  # fmt: skip
+    return svdit_testing.cogvideox_pipeline(HEADS, HEAD_DIM, LAYERS, TEXT_TOKENS, TEXT_DIM)
 
 
 @pytest.fixture(scope="module")

@@ -68,18 +68,6 @@ def recorded_self_attention(pipe, pipe_inputs):
     return calls
 
 
-def reference_error_recall(q, k, v, mask):
-    """The candidate's relative MSE and recall for one head (docs/FORMATS.md /error, /recall), from the masked
-    softmax in float32: q, k, v [S, D], mask [S, S] the pairs its blocks compute."""
-    p = torch.softmax((q @ k.T) / q.shape[1] ** 0.5, dim=-1)
-    dense = p @ v
-    kept = p * mask
-    mass = kept.sum(dim=1, keepdim=True)
-    sparse = torch.where(mass > 0, kept / mass.clamp_min(1e-30), torch.zeros_like(kept)) @ v
-    error = ((sparse - dense) ** 2).sum() / (dense**2).sum()
-    return float(error), float(mass.sum() / q.shape[0]), p
-
-
 def test_profile_holds_what_an_independent_computation_gives(pipe, pipe_inputs, profile_file):
     calls = recorded_self_attention(pipe, pipe_inputs)
     with h5py.File(profile_file, "r") as f:
@@ -107,7 +95,7 @@ def test_profile_holds_what_an_independent_computation_gives(pipe, pipe_inputs, 
                 for h in range(HEADS):
                     qh, kh, vh = (t[prompt, :, h].float() for t in (q, k, v))
                     for c, mask in enumerate(masks):
-                        e, r, p = reference_error_recall(qh, kh, vh, mask.float())
+                        e, r, p = svdit_testing.reference_error_recall(qh, kh, vh, mask.float())
                         where = f"prompt {prompt}, step {step}, layer {layer}, head {h}, candidate {c}"
                         assert error[prompt, s, layer, h, c] == pytest.approx(e, rel=1e-3, abs=1e-5), where
                         assert recall[prompt, s, layer, h, c] == pytest.approx(r, abs=1e-4), where
