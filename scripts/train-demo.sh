@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Trains the demo model on the GPU machine (docs/DEMO_MODEL.md): configure and build svdit-train-demo (CUDA
-# LibTorch, no svdit CUDA kernels needed), train for the time left in the call, and copy the results to $OUT (the
+# Trains the demo model on the GPU machine (docs/DEMO_MODEL.md): configure and build svdit-train-demo (a CUDA
+# build: only there does svdit_torch link torch_cuda, without which LibTorch sees no GPU), train for the time left in the call, and copy the results to $OUT (the
 # device tool's return folder; at most 8 files of ≤ 16 MiB): model.safetensors, config.json, train_log.csv,
 # summary.json, loss_curve.png, samples.png, ground_truth.png, train.log. The checkpoint stays in the run folder
 # (--resume continues from it while the machine is warm).
@@ -9,7 +9,13 @@
 #   scripts/train-demo.sh --resume            continue the previous run's checkpoint (same machine, same options)
 #   options: --deadline S (total seconds this script may take, build included; default 560)
 #            --minutes M (cap the training run itself)   --build-dir DIR (build-train)
+#            --schedule-minutes M (first run only: the learning-rate schedule spans M minutes of training, this run
+#                                  and the --resume runs after it; each run still stops at its own deadline)
 #            --run-dir DIR (<build-dir>/run)   --extra "..." (more svdit train-demo options)
+#   Across several device calls (the machine keeps files outside the carried paths while warm; issue the next call
+#   at once), e.g. 15 minutes of training in two calls, the checkpoint in a fixed folder:
+#     scripts/train-demo.sh --run-dir /tmp/demo-train --deadline 500 --schedule-minutes 14.5
+#     scripts/train-demo.sh --run-dir /tmp/demo-train --deadline 500 --resume
 set -uo pipefail
 cd "$(dirname "$0")/.."
 START=$(date +%s)
@@ -18,6 +24,7 @@ BUILD_DIR=build-train
 RUN_DIR=""
 DEADLINE=560
 MINUTES=""
+SCHEDULE=""
 RESUME=0
 EXTRA=""
 while [[ $# -gt 0 ]]; do
@@ -26,9 +33,10 @@ while [[ $# -gt 0 ]]; do
     --run-dir) RUN_DIR=$2; shift 2 ;;
     --deadline) DEADLINE=$2; shift 2 ;;
     --minutes) MINUTES=$2; shift 2 ;;
+    --schedule-minutes) SCHEDULE=$2; shift 2 ;;
     --resume) RESUME=1; shift ;;
     --extra) EXTRA=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "train-demo: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -50,7 +58,7 @@ if [[ ! -f $BUILD_DIR/build.ninja && ! -f $BUILD_DIR/Makefile ]]; then
   GEN=()
   command -v ninja >/dev/null && GEN=(-G Ninja)
   cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
-    -DSVDIT_TORCH=ON -DSVDIT_CUDA=OFF -DSVDIT_ANALYZER=OFF -DSVDIT_TESTS=OFF \
+    -DSVDIT_TORCH=ON -DSVDIT_CUDA=ON -DSVDIT_CUDA_ARCHITECTURES=90a -DSVDIT_ANALYZER=OFF -DSVDIT_TESTS=OFF \
     -DHDF5_PREFER_PARALLEL=OFF -DCMAKE_INCLUDE_PATH=/usr/include/hdf5/serial \
     -DCMAKE_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/hdf5/serial 2>&1 | grep -E "svdit:|Error|error"
 fi
@@ -63,6 +71,7 @@ if [[ -n $MINUTES ]]; then LEFT_MIN=$(python3 -c "print(min($MINUTES, $LEFT_MIN)
 step "train for $LEFT_MIN minutes"
 ARGS=(--out "$RUN_DIR" --minutes "$LEFT_MIN" --device cuda)
 [[ $RESUME == 1 ]] && ARGS+=(--resume)
+[[ -n $SCHEDULE ]] && ARGS+=(--schedule-minutes "$(python3 -c "print(max($SCHEDULE, $LEFT_MIN))")")
 eval "EXTRA_ARR=($EXTRA)"
 "$BUILD_DIR/bin/svdit-train-demo" "${ARGS[@]}" "${EXTRA_ARR[@]}"
 STATUS=$?

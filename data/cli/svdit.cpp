@@ -28,6 +28,8 @@ constexpr Verb kVerbs[] = {
     {"inspect", "print a readable summary of a profile, plan or safetensors file"},
     {"train-demo", "train the demo model on procedural videos (data/samples/demo/)"},
     {"demo-video", "render the demo model's procedural training videos for a prompt (PNG strip)"},
+    {"demo-score", "score demo videos for following their prompt (colour, shape, motion, background, camera)"},
+    {"demo-gif", "side-by-side GIF of two demo videos and their magnified difference"},
 };
 
 std::filesystem::path own_directory() {

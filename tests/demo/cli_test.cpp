@@ -65,13 +65,50 @@ TEST_F(DemoCli, DemoVideoRendersAStrip) {
 }
 
 TEST_F(DemoCli, ToolsHaveHelp) {
-  for (const char* verb : {"train-demo", "demo-video"}) {
+  for (const char* verb : {"train-demo", "demo-video", "demo-score", "demo-gif"}) {
     const auto r = testing::run_svdit(std::string(verb) + " --help");
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
   }
   const auto r = testing::run_svdit("train-demo --out " + dir.string());
   EXPECT_EQ(r.status, 2) << r.output;  // neither --steps nor --minutes
+}
+
+TEST_F(DemoCli, DemoScoreOfTheGeneratorsOwnVideosIsFull) {
+  const auto json_path = dir / "score.json";
+  const auto r = testing::run_svdit("demo-score --truth --seeds 1 --json " + json_path.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("colour 100% (8/8)  shape 100% (8/8)  motion 100% (8/8)  background 100% (6/6)  camera 100% (6/6)"),
+            std::string::npos) << r.output;
+  std::ifstream in(json_path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j.at("videos").size(), 6u);
+  EXPECT_EQ(j.at("table").at("shape").at("percent"), 100.0);
+  const auto none = testing::run_svdit("demo-score");
+  EXPECT_EQ(none.status, 2) << none.output;
+}
+
+TEST_F(DemoCli, DemoScoreAndDemoGifReadGeneratedLatents) {
+  // Two random-weight videos of the tiny model: they follow no prompt, and the GIF shows them side by side.
+  ASSERT_EQ(testing::run_svdit(generate("--prompt 'red circle bounce checker static'")).status, 0);
+  std::filesystem::rename(dir / "video.safetensors", dir / "a.safetensors");
+  ASSERT_EQ(testing::run_svdit(generate("--prompt 'red circle bounce checker static' --seed 1")).status, 0);
+  const auto score = testing::run_svdit("demo-score " + (dir / "a.safetensors").string());
+  ASSERT_EQ(score.status, 0) << score.output;
+  EXPECT_NE(score.output.find("\"red circle bounce checker static\""), std::string::npos) << score.output;
+  EXPECT_NE(score.output.find("prompt following (1 videos):  colour "), std::string::npos) << score.output;
+  const auto gif = dir / "side.gif";
+  const auto r = testing::run_svdit("demo-gif " + (dir / "a.safetensors").string() + " " +
+                                    (dir / "video.safetensors").string() + " --scale 1 --out " + gif.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream in(gif, std::ios::binary);
+  std::string head(10, '\0');
+  in.read(head.data(), 10);
+  EXPECT_EQ(head.substr(0, 6), "GIF89a");
+  EXPECT_EQ(static_cast<uint8_t>(head[6]) | (static_cast<uint8_t>(head[7]) << 8), 3 * 24 + 2 * 4);  // 3 panels, 2 gaps
+  EXPECT_EQ(static_cast<uint8_t>(head[8]) | (static_cast<uint8_t>(head[9]) << 8), 16);
+  const auto one = testing::run_svdit("demo-gif " + (dir / "a.safetensors").string() + " --out " + gif.string());
+  EXPECT_EQ(one.status, 2) << one.output;
 }
 
 }  // namespace

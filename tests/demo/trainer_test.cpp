@@ -180,5 +180,34 @@ TEST_F(DemoTrainer, WholeRunWritesTheModelCardOutputsAndResumes) {
   test::remove_tree(ro.out_dir);
 }
 
+TEST_F(DemoTrainer, ScheduleMinutesPlansTheCosineOverSeveralResumedRuns) {
+  // A 9-second run whose schedule is planned for 36 seconds: the planned total is several times the steps this run
+  // makes, and a resumed run continues towards the same total (the learning rate keeps decaying along it).
+  RunOptions ro;
+  ro.train = test::tiny_options();
+  ro.train.steps = 0;
+  ro.train.minutes = 0.15;
+  ro.train.schedule_minutes = 0.6;
+  ro.out_dir = test::test_dir();
+  ro.progress = false;
+  ro.write_outputs = false;
+  const RunSummary first = run_training(ro);
+  Trainer t(ro.train);
+  t.load_checkpoint(ro.out_dir / "checkpoint.safetensors");
+  ASSERT_GT(first.steps, 40) << "too slow a machine to measure the step time";
+  EXPECT_EQ(t.step(), first.steps);
+  EXPECT_GE(t.total_steps(), 2 * first.steps);
+  EXPECT_GT(t.learning_rate(first.steps), 0.5 * ro.train.lr);  // still early in the cosine
+  const int64_t total = t.total_steps();
+  ro.resume = true;
+  ro.train.schedule_minutes = 0;  // not a trajectory option: a resumed run keeps the planned total
+  const RunSummary second = run_training(ro);
+  Trainer u(ro.train);
+  u.load_checkpoint(ro.out_dir / "checkpoint.safetensors");
+  EXPECT_GT(second.steps, first.steps);
+  EXPECT_EQ(u.total_steps(), total);
+  test::remove_tree(ro.out_dir);
+}
+
 }  // namespace
 }  // namespace svdit::demo

@@ -128,8 +128,11 @@ TEST(DemoConfig, TextEncoderFieldRoundTripsThroughConfigJson) {
   EXPECT_EQ(parse_config(j), c);
   // Released models have no text encoder and write none.
   EXPECT_FALSE(config_to_json(*preset_config("1.3B")).contains("text_encoder"));
-  // The shipped shape: 1152 tokens for 12 frames of 64×96 px, and bf16 weights under 16 MiB.
-  EXPECT_EQ(video_geometry(c, 12, 64, 96).tokens(), 12 * 8 * 12);
+  // The shipped shape (v2): 2304 tokens for 12 frames of 96×128 px (36 blocks of 64), 3 heads × 64, and bf16
+  // weights under 16 MiB.
+  const demo::VideoSize vs;
+  EXPECT_EQ(video_geometry(c, vs.frames, vs.height, vs.width).tokens(), 12 * 12 * 16);
+  EXPECT_EQ(c.num_heads * 64, c.dim);
   int64_t params = 0;
   for (const ExpectedTensor& e : expected_tensors(c)) {
     int64_t n = 1;

@@ -233,7 +233,9 @@ RunSummary run_training(const RunOptions& ro) {
           measure_start = elapsed();
         } else {
           const double per_step = (elapsed() - measure_start) / static_cast<double>(measure_to - measure_from);
-          const double left = std::isfinite(budget) ? budget - elapsed() : 0;
+          // The schedule's length: this run's limit, or the longer span of several resumed runs.
+          const double plan_budget = o.schedule_minutes > 0 ? o.schedule_minutes * 60.0 - reserve : budget;
+          const double left = std::isfinite(plan_budget) ? plan_budget - elapsed() : 0;
           const int64_t total = std::max<int64_t>(step + 1, step + static_cast<int64_t>(left / per_step * 0.97));
           trainer.set_total_steps(total);
           std::fprintf(stderr, "%.3f s/step (%.0f videos/s): planning %lld steps in the time limit\n", per_step,

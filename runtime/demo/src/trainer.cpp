@@ -20,6 +20,7 @@
 #include "svdit/data/atomic_file.h"
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/demo/prompt_score.h"
 #include "svdit/runtime/demo_words.h"
 #include "svdit/runtime/pixel_unshuffle.h"
 
@@ -121,7 +122,7 @@ std::vector<HistoryRow> history_from_json(const json& a) {
 // The options that decide the trajectory: a resumed run must use the same ones.
 json trajectory_options(const TrainOptions& o) {
   json j = to_json(o);
-  for (const char* k : {"minutes", "eval_every", "log_every", "checkpoint_every", "threads", "device", "steps"}) j.erase(k);
+  for (const char* k : {"minutes", "schedule_minutes", "eval_every", "log_every", "checkpoint_every", "threads", "device", "steps"}) j.erase(k);
   return j;
 }
 
@@ -130,12 +131,12 @@ json trajectory_options(const TrainOptions& o) {
 rt::WanConfig demo_model_config() {
   rt::WanConfig c;
   c.name = "svdit-demo-shapes";
-  c.dim = 256;
-  c.ffn_dim = 768;
+  c.dim = 192;
+  c.ffn_dim = 576;
   c.freq_dim = 256;
   c.text_dim = 64;
   c.text_len = 8;
-  c.num_heads = 4;
+  c.num_heads = 3;
   c.num_layers = 8;
   c.in_dim = 48;
   c.out_dim = 48;
@@ -152,6 +153,7 @@ json to_json(const TrainOptions& o) {
               {"batch", o.batch},
               {"steps", o.steps},
               {"minutes", o.minutes},
+              {"schedule_minutes", o.schedule_minutes},
               {"lr", o.lr},
               {"min_lr_fraction", o.min_lr_fraction},
               {"warmup", o.warmup},
@@ -510,15 +512,6 @@ void Trainer::export_model(const std::filesystem::path& weights_path, at::Scalar
   data::write_file_atomically(config_path, rt::config_to_json(options_.model).dump(2) + "\n");
 }
 
-std::vector<std::string> demo_prompts() {
-  return {
-      "red circle bounce checker static",
-      "blue square slide stripes pan",
-      "yellow triangle orbit dots static",
-      "green ring pulse checker pan",
-      "magenta square bounce cyan circle slide stripes static",
-      "cyan triangle slide yellow ring orbit dots pan",
-  };
-}
+std::vector<std::string> demo_prompts() { return score_prompts(); }
 
 }  // namespace svdit::demo

@@ -25,7 +25,7 @@ cli::ArgParser make_parser() {
   p.option("prompt", "TEXT", "one or more prompts separated by ';'");
   p.option("random", "N", "N random scenes instead (their prompts are printed)");
   p.option("seed", "N", "seed of the first row", "0");
-  cli::add_video_size_options(p, {{"12", ""}, {"64", ""}, {"96", ""}});  // the demo model's training videos
+  cli::add_video_size_options(p, {{"12", ""}, {"96", ""}, {"128", ""}});  // the demo model's training videos
   p.option("out", "FILE", "output PNG");
   return p;
 }

@@ -15,14 +15,17 @@ namespace {
 cli::ArgParser make_parser() {
   const demo::TrainOptions d;
   cli::ArgParser p("svdit train-demo", "svdit train-demo --out DIR [--minutes M | --steps N] [--resume] [options]",
-                  "Trains the demo model (Wan2.1 architecture, svdit-demo-shapes: dim 256, 8 layers, 4 heads × 64) with\n"
-                  "flow matching on procedural videos of moving shapes (12 frames of 64×96 px, pixel-unshuffle latents,\n"
+                  "Trains the demo model (Wan2.1 architecture, svdit-demo-shapes v2: dim 192, 8 layers, 3 heads × 64) with\n"
+                  "flow matching on procedural videos of moving shapes (12 frames of 96×128 px, pixel-unshuffle latents,\n"
                   "class-word prompts), with the runtime's own WanModel. Writes into DIR: checkpoint.safetensors (every\n"
                   "--checkpoint-every steps and at the end; --resume continues from it), train_log.csv, and at the end\n"
                   "model.safetensors (bf16) + config.json, loss_curve.png, samples.png (UniPC samples of the card's\n"
                   "prompts), ground_truth.png (the generator's videos of the same prompts) and summary.json.");
   p.option("out", "DIR", "output folder");
   p.option("minutes", "M", "wall-clock limit of this run, end-of-run outputs included (0: none)", "0");
+  p.option("schedule-minutes", "M",
+           "with --steps 0: plan the learning-rate schedule for M minutes of training from this run's start, to be\n"
+           "continued with --resume over several runs of --minutes each (0: plan for --minutes)", "0");
   p.option("steps", "N", "planned total steps (the cosine schedule); 0: as many as --minutes allows, measured", "0");
   p.option("batch", "B", "videos per step", std::to_string(d.batch));
   p.option("lr", "LR", "peak learning rate", "5e-4");
@@ -55,6 +58,7 @@ int run(const cli::ArgParser& args) {
   t.device = choice.device;
   t.compute_dtype = choice.dtype;
   t.minutes = args.get_double("minutes");
+  t.schedule_minutes = args.get_double("schedule-minutes");
   t.steps = args.get_int("steps");
   t.batch = args.get_int("batch");
   t.lr = args.get_double("lr");
@@ -71,6 +75,10 @@ int run(const cli::ArgParser& args) {
   t.checkpoint_every = args.get_int("checkpoint-every");
   t.threads = static_cast<int>(args.get_int("data-threads"));
   if (t.steps <= 0 && t.minutes <= 0) throw cli::UsageError("give --steps or --minutes (or both)");
+  if (t.schedule_minutes < 0) throw cli::UsageError("--schedule-minutes: expected a number ≥ 0");
+  if (t.schedule_minutes > 0 && t.minutes > t.schedule_minutes) {
+    throw cli::UsageError("--schedule-minutes: expected at least --minutes (the schedule spans this run and later ones)");
+  }
   for (const auto& [name, value] : {std::pair{"eval-every", t.eval_every}, {"log-every", t.log_every},
                                     {"checkpoint-every", t.checkpoint_every}, {"batch", t.batch},
                                     {"warmup", t.warmup}, {"heldout", t.heldout}}) {

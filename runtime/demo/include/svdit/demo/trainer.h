@@ -27,16 +27,21 @@
 
 namespace svdit::demo {
 
-// The shipped demo model: dim 256, 4 heads × 64, 8 layers, ffn 768, 48 channels (pixel-unshuffle 4×4 of RGB),
-// text 8 × 64 ("demo-words"), patch 1×2×2: 12 frames of 64×96 px → 12×8×12 = 1152 tokens.
+// The shipped demo model (v2): dim 192, 3 heads × 64, 8 layers, ffn 576, 48 channels (pixel-unshuffle 4×4 of RGB),
+// text 8 × 64 ("demo-words"), patch 1×2×2: 12 frames of 96×128 px → 12×12×16 = 2304 tokens. Narrow and long on
+// purpose: self-attention (∝ tokens²·dim) outweighs the projections and the FFN (∝ tokens·dim²) on a CPU, so a
+// sparse plan speeds up the whole generation, not only the attention.
 runtime::WanConfig demo_model_config();
 
 struct TrainOptions {
   runtime::WanConfig model = demo_model_config();
-  VideoSize video;                 // 12 frames of 64×96
+  VideoSize video;                 // 12 frames of 96×128
   int64_t batch = 48;
   int64_t steps = 0;               // planned total (sets the cosine); 0: decided from the measured speed and `minutes`
   double minutes = 0;              // wall-clock limit of this run, end-of-run outputs included (0: none)
+  // When steps = 0: the total is planned for this many minutes of training from the start of this run (the cosine
+  // then spans several runs continued with --resume, each limited by `minutes`); 0: plan for `minutes`.
+  double schedule_minutes = 0;
   double lr = 5e-4;
   double min_lr_fraction = 0.05;   // the cosine ends at lr × this
   int64_t warmup = 200;
@@ -142,7 +147,7 @@ class Trainer {
   std::vector<HistoryRow> history_;
 };
 
-// The prompts of the model card's sample strips (one row each).
+// The prompts of the model card's sample strips (one row each): score_prompts() (prompt_score.h).
 std::vector<std::string> demo_prompts();
 
 // Whole runs (svdit train-demo): train until `steps` or `minutes`, evaluating, logging and checkpointing, then

@@ -19,7 +19,7 @@
 namespace svdit::demo {
 
 struct VideoSize {
-  int64_t frames = 12, height = 64, width = 96;
+  int64_t frames = 12, height = 96, width = 128;  // the demo model's size
 };
 
 enum class Shape { circle, square, triangle, ring };
