@@ -68,7 +68,8 @@ TEST_F(DemoCli, ToolsHaveHelp) {
   for (const char* verb : {"train-demo", "demo-video", "demo-score", "demo-gif"}) {
     const auto r = testing::run_svdit(std::string(verb) + " --help");
     EXPECT_EQ(r.status, 0) << r.output;
-    EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("usage: svdit " + std::string(verb)), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(std::string(verb) == "demo-score" ? "--json" : "--out"), std::string::npos) << r.output;
   }
   const auto r = testing::run_svdit("train-demo --out " + dir.string());
   EXPECT_EQ(r.status, 2) << r.output;  // neither --steps nor --minutes

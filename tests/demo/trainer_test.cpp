@@ -209,5 +209,26 @@ TEST_F(DemoTrainer, ScheduleMinutesPlansTheCosineOverSeveralResumedRuns) {
   test::remove_tree(ro.out_dir);
 }
 
+TEST_F(DemoTrainer, InitStartsFromExportedWeights) {
+  const std::filesystem::path dir = test::test_dir();
+  TrainOptions o = test::tiny_options();
+  Trainer t(o);
+  t.export_model(dir / "model.safetensors", at::kBFloat16);
+  TrainOptions o2 = o;
+  o2.seed = 99;  // another initialisation, which --init replaces
+  o2.init_weights = dir / "model.safetensors";
+  Trainer u(o2);
+  Trainer fresh([&] { TrainOptions f = o; f.seed = 99; return f; }());
+  bool any_differs_from_fresh = false;
+  for (const auto& [name, w] : t.master()) {
+    EXPECT_TRUE(at::equal(u.master().at(name), w.to(at::kBFloat16).to(at::kFloat))) << name;
+    any_differs_from_fresh = any_differs_from_fresh || !at::equal(u.master().at(name), fresh.master().at(name));
+  }
+  EXPECT_TRUE(any_differs_from_fresh);
+  o2.init_weights = dir / "missing.safetensors";
+  EXPECT_ANY_THROW(Trainer{o2});
+  test::remove_tree(dir);
+}
+
 }  // namespace
 }  // namespace svdit::demo

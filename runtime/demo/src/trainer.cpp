@@ -122,7 +122,7 @@ std::vector<HistoryRow> history_from_json(const json& a) {
 // The options that decide the trajectory: a resumed run must use the same ones.
 json trajectory_options(const TrainOptions& o) {
   json j = to_json(o);
-  for (const char* k : {"minutes", "schedule_minutes", "eval_every", "log_every", "checkpoint_every", "threads", "device", "steps"}) j.erase(k);
+  for (const char* k : {"minutes", "schedule_minutes", "init_weights", "eval_every", "log_every", "checkpoint_every", "threads", "device", "steps"}) j.erase(k);
   return j;
 }
 
@@ -166,6 +166,7 @@ json to_json(const TrainOptions& o) {
               {"prompt_dropout", o.prompt_dropout},
               {"ema_decay", o.ema_decay},
               {"seed", o.seed},
+              {"init_weights", o.init_weights.string()},
               {"heldout", o.heldout},
               {"eval_every", o.eval_every},
               {"log_every", o.log_every},
@@ -262,7 +263,13 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   (void)rt::video_geometry(c, options_.video.frames, options_.video.height, options_.video.width);
   if (options_.batch <= 0) throw std::invalid_argument("demo trainer: batch: expected a positive size");
 
-  const rt::StateDict init = initial_state_dict(c, options_.seed);
+  rt::StateDict init;
+  if (options_.init_weights.empty()) {
+    init = initial_state_dict(c, options_.seed);
+  } else {  // fp32 on the CPU, by original name; check_checkpoint names a missing key or a wrong shape
+    init = rt::load_state_dict(data::SafetensorsCollection::open(options_.init_weights), c, {at::kCPU, at::kFloat});
+    for (auto& [name, t] : init) t = t.to(at::kFloat);  // keep_fp32 or not: the masters are fp32
+  }
   const bool copies = options_.compute_dtype != at::kFloat;
   for (const rt::ExpectedTensor& e : rt::expected_tensors(c)) {
     const at::NoGradGuard no_grad;

@@ -36,6 +36,8 @@ cli::ArgParser make_parser() {
   p.option("prompt-dropout", "P", "probability of training on the empty prompt (for guidance)", "0.1");
   p.option("ema", "D", "decay of the weights' moving average, which is exported (0: export the last iterate)", "0.999");
   p.option("seed", "N", "seed of the data, the noise and the initial weights", "0");
+  p.option("init", "MODEL.safetensors", "start from these weights (an exported model of the same config, e.g.\n"
+           "data/samples/demo/model.safetensors) instead of the initialisation; a fresh optimiser and schedule");
   p.option("heldout", "N", "held-out videos", std::to_string(d.heldout));
   p.option("eval-every", "N", "held-out loss every N steps", std::to_string(d.eval_every));
   p.option("log-every", "N", "training-loss log row every N steps", std::to_string(d.log_every));
@@ -68,6 +70,8 @@ int run(const cli::ArgParser& args) {
   t.sigma_shift = args.get_double("sigma-shift");
   t.prompt_dropout = args.get_double("prompt-dropout");
   t.seed = args.get_u64("seed");
+  if (args.has("init")) t.init_weights = args.get("init");
+  if (args.has("init") && args.flag_set("resume")) throw cli::UsageError("give at most one of --init and --resume");
   t.ema_decay = args.get_double("ema");
   t.heldout = args.get_int("heldout");
   t.eval_every = args.get_int("eval-every");

@@ -52,6 +52,9 @@ struct TrainOptions {
   double prompt_dropout = 0.1;
   double ema_decay = 0.999;        // exponential moving average of the weights (what is exported); 0: none
   uint64_t seed = 0;               // data, noise and initial weights
+  // Start from these weights (a model.safetensors this trainer exported, bf16 or fp32; same config) instead of
+  // the initialisation: a later session continues an earlier model whose checkpoint is gone. Moments start at 0.
+  std::filesystem::path init_weights;
   int64_t heldout = 128;           // held-out set size
   int64_t eval_every = 250;        // held-out loss every N steps (and at the start and end)
   int64_t log_every = 10;          // training-loss rows
