@@ -4,7 +4,9 @@
 // libsvdit_torch_ops.so (it registers into the same `svdit` namespace, as a fragment).
 //
 // Python feeds one conditional forward at a time with the prompts as the batch: observe(step, layer, q, k, v) takes
-// q, k, v [prompts, S, H, D] and measures batch row p as prompt p.
+// q, k, v [prompts, S, H, D] and measures batch row p as prompt p. observe_prompt / calibrate_prompt take one
+// prompt's [1, S', H, D], where S' may lack text suffix tokens (HunyuanVideo: a prompt's valid text only;
+// profile_session.h "Shorter text").
 
 #include <torch/custom_class.h>
 #include <torch/library.h>
@@ -123,6 +125,15 @@ class ProfileSessionHolder : public torch::CustomClassHolder {
       session().observe(p, step, layer, q.narrow(0, p, 1), k.narrow(0, p, 1), v.narrow(0, p, 1));
     }
   }
+  void calibrate_prompt(const at::Tensor& q, const at::Tensor& k) {
+    check_one(q, "calibrate_prompt");
+    session().calibrate(q, k);
+  }
+  void observe_prompt(int64_t prompt, int64_t step, int64_t layer, const at::Tensor& q, const at::Tensor& k,
+                      const at::Tensor& v) {
+    check_one(q, "observe_prompt");
+    session().observe(prompt, step, layer, q, k, v);
+  }
   void end_step(int64_t step) { session().end_step(step); }
 
   // The report as JSON (python/svdit/profile.py returns it as a dict).
@@ -156,6 +167,14 @@ class ProfileSessionHolder : public torch::CustomClassHolder {
     }
   }
 
+  static void check_one(const at::Tensor& q, const char* what) {
+    if (q.dim() != 4 || q.size(0) != 1) {
+      throw std::invalid_argument(std::string("ProfileSession.") + what + ": q: expected [1, S, H, D], found " +
+                                  std::to_string(q.dim()) + " dimensions" +
+                                  (q.dim() > 0 ? ", batch " + std::to_string(q.size(0)) : ""));
+    }
+  }
+
   std::unique_ptr<ProfileSession> session_;
 };
 
@@ -177,6 +196,8 @@ TORCH_LIBRARY_FRAGMENT(svdit, m) {
       .def("calibrate", &ProfileSessionHolder::calibrate)
       .def("end_calibration", &ProfileSessionHolder::end_calibration)
       .def("observe", &ProfileSessionHolder::observe)
+      .def("calibrate_prompt", &ProfileSessionHolder::calibrate_prompt)
+      .def("observe_prompt", &ProfileSessionHolder::observe_prompt)
       .def("end_step", &ProfileSessionHolder::end_step)
       .def("finish", &ProfileSessionHolder::finish)
       .def("close", &ProfileSessionHolder::close);

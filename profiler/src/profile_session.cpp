@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <sstream>
 
 #include "svdit/data/block_layout.h"
@@ -261,6 +262,32 @@ struct ProfileSession::State {
     layouts.clear();
     for (const data::ProfileCandidate& c : candidates) layouts.push_back(data::compile_pattern(c.pattern, meta.layout));
     measurer = std::make_unique<LayerMeasurer>(meta.layout, layouts, options.measure);
+    shorter_text.clear();
+  }
+
+  // The measurer of an observation with `tokens` < S tokens: the layout with the text suffix cut to what is left
+  // (HunyuanVideo's valid text tokens of one prompt), the candidates compiled for it, as the runtime compiles a
+  // plan for such a prompt. Throws unless only text suffix tokens are missing.
+  LayerMeasurer& measurer_for(int64_t tokens, const char* what) {
+    const int64_t seq_len = meta.layout.seq_len();
+    if (tokens == seq_len) return *measurer;
+    const int64_t suffix = meta.layout.text_suffix - (seq_len - tokens);
+    if (tokens > seq_len || suffix < 0) {
+      throw std::invalid_argument(std::string("profile: ") + what + "(): q has " + std::to_string(tokens) +
+                                  " tokens, expected " + std::to_string(seq_len) + " (or down to " +
+                                  std::to_string(seq_len - meta.layout.text_suffix) +
+                                  " with fewer text suffix tokens)");
+    }
+    auto it = shorter_text.find(suffix);
+    if (it == shorter_text.end()) {
+      data::TokenLayout layout = meta.layout;
+      layout.text_suffix = suffix;
+      std::vector<data::BlockLayout> compiled;
+      for (const data::ProfileCandidate& c : candidates) compiled.push_back(data::compile_pattern(c.pattern, layout));
+      it = shorter_text.emplace(suffix, std::make_unique<LayerMeasurer>(layout, std::move(compiled), options.measure))
+               .first;
+    }
+    return *it->second;
   }
 
   void observe(int64_t p, int64_t i, int64_t l, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
@@ -276,8 +303,12 @@ struct ProfileSession::State {
     const bool errors = need_slice(p, s, l);
     const bool maps = need_maps(s, l);
     if (!errors && !maps) return;
+    if (q.dim() != 4) {
+      throw std::invalid_argument("profile: observe(): q: expected [1, S, H, D], found " + std::to_string(q.dim()) +
+                                  " dimensions");
+    }
     const auto measure_started = Clock::now();
-    const LayerMeasurement m = measurer->measure(q, k, v, errors, maps);
+    const LayerMeasurement m = measurer_for(q.size(1), "observe").measure(q, k, v, errors, maps);
     if (errors) {
       writer->write_error_recall(p, s, l, m.error, m.recall);
       ++report.slices_measured;
@@ -291,8 +322,17 @@ struct ProfileSession::State {
         throw std::logic_error("profile: maps of step " + std::to_string(i) + " observed before end_step(" +
                                std::to_string(meta.steps[static_cast<size_t>(sums_step)]) + ")");
       }
-      const auto hg = static_cast<size_t>(H * G * G), hf = static_cast<size_t>(H * F * F);
-      for (size_t j = 0; j < hg; ++j) pooled_sum[static_cast<size_t>(l) * hg + j] += m.pooled[j];
+      const auto hf = static_cast<size_t>(H * F * F);
+      // A shorter observation's map has m.blocks <= G blocks: its missing text blocks add 0 to the prompts' sum.
+      const int64_t g = m.blocks;
+      for (int64_t h = 0; h < H; ++h) {
+        for (int64_t r = 0; r < g; ++r) {
+          for (int64_t c = 0; c < g; ++c) {
+            pooled_sum[static_cast<size_t>(((l * H + h) * G + r) * G + c)] +=
+                m.pooled[static_cast<size_t>((h * g + r) * g + c)];
+          }
+        }
+      }
       for (size_t j = 0; j < hf; ++j) frames_sum[static_cast<size_t>(l) * hf + j] += m.frame_map[j];
       ++pending_maps[static_cast<size_t>(s)];
     }
@@ -368,6 +408,7 @@ struct ProfileSession::State {
   std::optional<data::ProfileWriter> writer;
   std::vector<data::BlockLayout> layouts;  // [candidate]
   std::unique_ptr<LayerMeasurer> measurer;
+  std::map<int64_t, std::unique_ptr<LayerMeasurer>> shorter_text;  // [text suffix] measurer_for()'s
   CostMeasurementOptions cost;
   int64_t last_step = -1;  // the last sampler step with something to measure
   std::optional<Progress> progress;
@@ -412,11 +453,15 @@ void ProfileSession::calibrate(const at::Tensor& q, const at::Tensor& k) {
   if (!calibrating()) throw std::logic_error("profile: calibrate() without top_k candidates to calibrate");
   if (st.column_mass_total.empty()) st.calibration_started = Clock::now();
   const std::vector<double> mass = column_mass(q, k, st.options.measure.chunk_bytes);
-  if (st.column_mass_total.empty()) st.column_mass_total.assign(mass.size(), 0.0);
-  if (mass.size() != st.column_mass_total.size()) {
-    throw std::invalid_argument("profile: calibrate(): " + std::to_string(mass.size()) + " tokens, expected " +
-                                std::to_string(st.column_mass_total.size()));
+  const int64_t seq_len = st.meta.layout.seq_len(), tokens = static_cast<int64_t>(mass.size());
+  if (tokens > seq_len || tokens < seq_len - st.meta.layout.text_suffix) {
+    throw std::invalid_argument("profile: calibrate(): " + std::to_string(tokens) + " tokens, expected " +
+                                std::to_string(seq_len) + " (or down to " +
+                                std::to_string(seq_len - st.meta.layout.text_suffix) +
+                                " with fewer text suffix tokens)");
   }
+  if (st.column_mass_total.empty()) st.column_mass_total.assign(static_cast<size_t>(seq_len), 0.0);
+  // A shorter observation lacks text suffix columns only: its first tokens are the same positions.
   for (size_t j = 0; j < mass.size(); ++j) st.column_mass_total[j] += mass[j];
 }
 

@@ -25,11 +25,11 @@ class Family:
     # conditional] (CogVideoX); False: the conditional branch is a call of its own, the step's first (Wan,
     # HunyuanVideo's true CFG)
     batched_cfg: bool = False
-    # (pipe, num_inference_steps) -> the timestep of every step, as the pipeline's own call will set them
-    timesteps: Optional[Callable[[object, int], list]] = None
+    # (pipe, num_inference_steps, the pipeline call's kwargs) -> the timestep of every step, as that call sets them
+    timesteps: Optional[Callable[[object, int, dict], list]] = None
 
-    def schedule(self, pipe, num_inference_steps: int) -> list[float]:
-        return (self.timesteps or schedule)(pipe, num_inference_steps)
+    def schedule(self, pipe, num_inference_steps: int, pipe_kwargs: dict) -> list[float]:
+        return (self.timesteps or schedule)(pipe, num_inference_steps, pipe_kwargs)
 
     def matches(self, model: torch.nn.Module) -> bool:
         try:
@@ -49,7 +49,7 @@ class Family:
         return [getattr(block, self.attention) for name in self.blocks for block in getattr(model, name)]
 
 
-def schedule(pipe, num_inference_steps: int) -> list[float]:
+def schedule(pipe, num_inference_steps: int, pipe_kwargs: dict) -> list[float]:
     """The timesteps of `num_inference_steps` steps as ``pipe.scheduler.set_timesteps(num_inference_steps)`` sets
     them (the pipelines whose call does just that: Wan, CogVideoX)."""
     pipe.scheduler.set_timesteps(num_inference_steps, device="cpu")

@@ -11,13 +11,16 @@ Padded text: diffusers masks the padded text tokens as keys (``encoder_attention
 svdit runs each prompt's attention over ``[video][its valid text tokens]`` only, compiled for T1 = the valid count
 (text rows and columns are kept by every pattern, docs/FORMATS.md); padded tokens are then no key, exactly as in
 diffusers. Their own output rows are zero: no valid token ever attends to them, and the pipeline's result is the
-video stream, so that changes nothing a pipeline returns.
+video stream, so that changes nothing a pipeline returns. svdit.profile measures each prompt the same way: on
+``[video][its valid text]``, every candidate compiled for that text length (the profile's layout keeps T1 = the
+padded length, the layout a plan is checked against).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 
 from ._family import Family, argument
@@ -81,6 +84,33 @@ def valid_text_tokens(attention_mask, batch: int, video: int, text: int) -> list
     return [int(n) for n in counts]
 
 
+class HunyuanVideoObservingAttnProcessor:
+    """svdit.profile's processor for a HunyuanVideo attention: while ``state.observer`` is set (the profiled
+    conditional forwards) it gets (layer, q, k, v, valid text tokens of each prompt), so that each prompt is
+    measured on ``[video][its valid text]`` only, as the plan runs it; then the block's original processor runs, so
+    the output is unchanged."""
+
+    def __init__(self, original, layer: int, state):
+        self.original, self.layer, self.state = original, layer, state
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, image_rotary_emb=None):
+        observer = self.state.observer
+        if observer is not None and encoder_hidden_states is not None:
+            batch, video = hidden_states.shape[:2]
+            valid = valid_text_tokens(attention_mask, batch, video, encoder_hidden_states.shape[1])
+            observer(self.layer, *joint_qkv(attn, hidden_states, encoder_hidden_states, image_rotary_emb), valid)
+        return self.original(attn, hidden_states, encoder_hidden_states, attention_mask, image_rotary_emb)
+
+
+def schedule(pipe, num_inference_steps: int, pipe_kwargs: dict) -> list[float]:
+    """The timesteps HunyuanVideoPipeline sets: its sigmas (default 1 … 1/N, evenly spaced) through the scheduler."""
+    sigmas = pipe_kwargs.get("sigmas")
+    if sigmas is None:
+        sigmas = np.linspace(1.0, 0.0, num_inference_steps + 1)[:-1]
+    pipe.scheduler.set_timesteps(sigmas=sigmas, device="cpu")
+    return [float(t) for t in pipe.scheduler.timesteps]
+
+
 class HunyuanVideoSparseAttnProcessor(SparseProcessor):
     """The joint attention of one HunyuanVideo block by the plan: per prompt, q, k, v of ``[video][valid text]``
     (after the q/k RMSNorm, RoPE on the video tokens) in one torch.ops.svdit.sparse_attention call (one call for
@@ -119,4 +149,5 @@ class HunyuanVideoSparseAttnProcessor(SparseProcessor):
 
 
 FAMILY = Family("HunyuanVideoTransformer3DModel", HunyuanVideoSparseAttnProcessor, forward_inputs,
-                blocks=("transformer_blocks", "single_transformer_blocks"), attention="attn")  # fmt: skip
+                HunyuanVideoObservingAttnProcessor, blocks=("transformer_blocks", "single_transformer_blocks"),
+                attention="attn", timesteps=schedule)  # fmt: skip

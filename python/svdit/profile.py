@@ -27,8 +27,10 @@ _DTYPES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "
 
 
 class _Observation:
-    """What the observing processors share: the function that takes (layer, q, k, v) during a profiled
-    conditional forward, None otherwise."""
+    """What the observing processors share: the function that takes (layer, q, k, v, valid=None) during a profiled
+    conditional forward, None otherwise. q, k, v are [batch, S, H, D] of the whole call; `valid`, when given, the
+    valid text suffix tokens of each batch row (HunyuanVideo's padded text: a row attends its first S - (T1 - valid)
+    tokens only)."""
 
     observer = None
 
@@ -115,7 +117,7 @@ def profile(
     shape = family.model_shape(transformer)
     name = model_name or transformer.config.get("_name_or_path") or type(transformer).__name__
     # The pipeline sets the same schedule again; the meta records the profiled steps' timesteps before the run.
-    timesteps = family.schedule(pipe, num_inference_steps)
+    timesteps = family.schedule(pipe, num_inference_steps, pipe_kwargs)
 
     observation = _Observation()
     counter = StepCounter()
@@ -160,15 +162,35 @@ def profile(
             raise ProfileError(f"svdit.profile: step {step} ran at timestep {t}, the schedule set before the run "
                                f"has {timesteps[step]} (does the pipeline call the transformer once or twice "
                                "per step?)")  # fmt: skip
+        def conditional(q, k, v, valid):
+            """The conditional rows as (prompt or None for all, q, k, v): the whole batch when every row attends
+            all S tokens, otherwise one prompt at a time cut to its valid tokens."""
+            q, k, v = q[rows], k[rows], v[rows]
+            if valid is None or all(n == layout.text_suffix for n in valid[rows]):
+                return [(None, q, k, v)]
+            lengths = [layout.seq_len - layout.text_suffix + n for n in valid[rows]]
+            return [(p, q[p : p + 1, :n], k[p : p + 1, :n], v[p : p + 1, :n]) for p, n in enumerate(lengths)]
+
+        def calibrate(layer, q, k, v, valid=None):
+            for p, q, k, _ in conditional(q, k, v, valid):
+                session.calibrate(q, k) if p is None else session.calibrate_prompt(q, k)
+
+        def observe(layer, q, k, v, valid=None):
+            for p, q, k, v in conditional(q, k, v, valid):
+                if p is None:
+                    session.observe(step, layer, q, k, v)
+                else:
+                    session.observe_prompt(p, step, layer, q, k, v)
+
         with profile_errors(), torch.no_grad():
             if session.calibrating():  # an extra conditional forward whose column mass picks the top_k stripes
-                observation.observer = lambda layer, q, k, v: session.calibrate(q[rows], k[rows])
+                observation.observer = calibrate
                 try:
                     module.forward(*args, **kwargs)
                 finally:
                     observation.observer = None
                 session.end_calibration()
-        observation.observer = lambda layer, q, k, v: session.observe(step, layer, q[rows], k[rows], v[rows])
+        observation.observer = observe
         state["observing"] = step
 
     def after_forward(module, args, kwargs, output):

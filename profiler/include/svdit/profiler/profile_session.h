@@ -16,6 +16,11 @@
 // Resume (options.resume and "<out>.partial" exists): the partial profile's meta must equal `meta` (created and
 // tool_version aside) and its candidates the requested ones (top_k columns are then taken from the file), otherwise
 // std::runtime_error says what differs; wants() then says which (prompt, step) the file still lacks.
+//
+// Shorter text: calibrate() and observe() also take q, k, v with fewer text suffix tokens than the layout (S' =
+// S - missing, down to no text suffix): HunyuanVideo's padded text, of which a prompt attends its valid tokens only.
+// Such an observation is measured with every candidate compiled for the layout with that text suffix, as the
+// runtime runs a plan for that prompt; its block-pooled map adds 0 for the blocks it lacks.
 
 #include <cstdint>
 #include <cstdio>
