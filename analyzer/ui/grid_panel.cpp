@@ -28,8 +28,8 @@ void head_tooltip(AppState& s, int64_t layer, int64_t head) {
   ImGui::Text("block density %.3f", f.density);
   if (f.candidate) {
     ImGui::Text("error %.4g, recall %.4f (%s)", f.error, f.recall, to_string(s.aggregate));
-    ImGui::Text("measured %.1f us alone; fused group of %lld: %.1f us", f.time_alone_us,
-                static_cast<long long>(f.group_size), f.group_time_us);
+    ImGui::Text("%.1f us of its layer's launch; layer %.1f us (%lld heads on this pattern)", f.share_us, f.layer_us,
+                static_cast<long long>(f.group_size));
   } else {
     ImGui::TextDisabled("not a profiled candidate: no measurements");
   }

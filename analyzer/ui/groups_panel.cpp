@@ -1,5 +1,6 @@
-// Fused groups: the heads of a layer that share a pattern id run in one kernel launch, so the layer's time is
-// one measured launch per group. Listed for every layer at the selected step, the selected layer first.
+// Pattern groups: the heads of a layer that share a pattern id, with the layer's predicted time (the search's
+// cost model: the whole layer is one launch). Listed for every layer at the selected step, the selected layer
+// first.
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -22,15 +23,11 @@ std::string heads_text(const std::vector<int64_t>& heads) {
 void layer_groups(AppState& s, int64_t layer, bool selected) {
   Document& doc = *s.doc;
   const auto groups = fused_groups(doc.plan(), sampler_step(s), layer);
-  double total = 0;
-  for (const FusedGroup& g : groups) {
-    const auto c = g.pattern_id ? doc.index().candidate_of(*g.pattern_id) : doc.index().dense_candidate();
-    total += c ? group_time_us(doc.view().cost, *c, static_cast<int64_t>(g.heads.size())) : NAN;
-  }
+  const double total = layer_time_us(doc.view(), doc.plan(), doc.index(), s.sel.step, layer);
   ImGui::PushID(static_cast<int>(layer));
   char label[96];
-  std::snprintf(label, sizeof label, "L%lld: %zu launch%s, %.1f us", static_cast<long long>(layer), groups.size(),
-                groups.size() == 1 ? "" : "es", total);
+  std::snprintf(label, sizeof label, "L%lld: %zu pattern%s, %.1f us", static_cast<long long>(layer), groups.size(),
+                groups.size() == 1 ? "" : "s", total);
   if (ImGui::Selectable(label, selected)) s.sel.layer = layer;
   for (const FusedGroup& g : groups) {
     const data::Pattern* p = g.pattern_id ? doc.pattern(*g.pattern_id) : nullptr;
@@ -51,7 +48,7 @@ void layer_groups(AppState& s, int64_t layer, bool selected) {
 
 void draw_groups_panel(AppState& s) {
   if (!s.doc) return;
-  ImGui::TextDisabled("fused groups (one launch each)");
+  ImGui::TextDisabled("pattern groups (one launch per layer)");
   layer_groups(s, s.sel.layer, true);
   ImGui::Separator();
   for (int64_t l = 0; l < s.doc->meta().layers; ++l) {

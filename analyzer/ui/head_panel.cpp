@@ -25,8 +25,8 @@ void draw_head_panel(AppState& s) {
   ImGui::Text("block density %.3f", f.density);
   if (f.candidate) {
     ImGui::Text("error %.4g  recall %.4f", f.error, f.recall);
-    ImGui::Text("%.1f us alone, group of %lld: %.1f us", f.time_alone_us, static_cast<long long>(f.group_size),
-                f.group_time_us);
+    ImGui::Text("%.1f us of the layer's launch; layer %.1f us (%lld heads on this pattern)", f.share_us, f.layer_us,
+                static_cast<long long>(f.group_size));
   } else {
     ImGui::TextDisabled("no profile candidate has this pattern");
   }

@@ -228,7 +228,7 @@ void draw_tradeoff_panel(AppState& s) {
   // Once per plan revision: over every profiled (step, layer, head) it is milliseconds at Wan2.1-14B size.
   const std::string figures_key = std::to_string(doc.revision()) + "/" + to_string(s.aggregate);
   if (s.worst_error_key != figures_key) {
-    s.worst_error = plan_figures(doc.view(), doc.plan(), s.aggregate).max_error;
+    s.worst_error = plan_errors(doc.view(), doc.plan(), s.aggregate).max_error;
     s.worst_error_key = figures_key;
   }
   ImGui::TextDisabled("worst head-step error %.4f (%s)", s.worst_error, to_string(s.aggregate));

@@ -168,7 +168,7 @@ void inspect_profile(const fs::path& path, const Options& options) {
   std::printf("  candidates (%lld); error = relative MSE vs dense, recall = attention mass kept:\n",
               static_cast<long long>(reader.num_candidates()));
   std::printf("    %4s  %-44s %7s %7s %9s %9s %9s %10s\n", "id", "components", "blocks", "tokens", "err mean",
-              "err max", "recall", cost ? "us (1 head)" : "");
+              "err max", "recall", cost ? "us (fewest)" : "");
   for (int64_t c = 0; c < reader.num_candidates(); ++c) {
     const ProfileCandidate& cand = reader.candidates()[static_cast<size_t>(c)];
     double err_sum = 0, err_max = 0, rec_sum = 0;
@@ -184,14 +184,16 @@ void inspect_profile(const fs::path& path, const Options& options) {
     const double denom = static_cast<double>(std::max<int64_t>(1, n));
     std::printf("    %4d  %-44s %7.4f %7.4f %9.4f %9.4f %9.4f", cand.id, describe(cand.pattern).c_str(),
                 cand.block_density, cand.token_density, err_sum / denom, err_max, rec_sum / denom);
-    if (cost) std::printf(" %10.2f", cost->time_us(c, 1));
+    if (cost) std::printf(" %10.2f", cost->time_us(c, cost->group_size_at(0)));
     std::printf("\n");
     if (options.layouts) print_layout_picture(compile_pattern(cand.pattern, meta.layout));
   }
   if (cost) {
-    std::printf("  cost    %s on %s, median of %lld, group sizes 1..%lld, %zu raw kernel records\n",
-                cost->source.c_str(), cost->device.c_str(), static_cast<long long>(cost->repetitions),
-                static_cast<long long>(cost->max_group), reader.kernel_records().size());
+    std::string sizes;
+    for (int64_t i = 0; i < cost->num_sizes(); ++i) sizes += (i ? "," : "") + std::to_string(cost->group_size_at(i));
+    std::printf("  cost    %s on %s (/cost version %lld), median of %lld, group sizes %s, %zu raw kernel records\n",
+                cost->source.c_str(), cost->device.c_str(), static_cast<long long>(cost->version),
+                static_cast<long long>(cost->repetitions), sizes.c_str(), reader.kernel_records().size());
   } else {
     std::printf("  cost    (none recorded)\n");
   }

@@ -8,7 +8,8 @@
 // error agree with each other, and the numbers behave like real ones — each head kind prefers its own pattern,
 // error falls as the window widens, early (noisier) steps are more diffuse — while staying small and
 // deterministic (our own RNG, no std:: distributions, whose output differs between standard libraries).
-// The cost table is a model, not a measurement: launch overhead plus time ∝ block density × (group size)^0.85.
+// The cost table is a model, not a measurement: a fixed launch part plus, per head, a tile part and time ∝ block
+// density.
 
 #include <algorithm>
 #include <cmath>
@@ -265,24 +266,27 @@ CostTable sample_cost(const std::vector<ProfileCandidate>& candidates, Random& r
                  .num_candidates = static_cast<int64_t>(candidates.size()),
                  .max_group = kHeads,
                  .us = {}};
+  // One launch of g heads: a fixed part (launch and the last wave's tail) plus g times a head's share (its tiles'
+  // fixed cost plus time in proportion to its computed blocks); a skip head still runs its empty tiles.
   for (const ProfileCandidate& c : candidates) {
     for (int64_t g = 1; g <= kHeads; ++g) {
       const double jitter = 1.0 + 0.03 * (2.0 * random.uniform() - 1.0);
-      const double us =
-          c.pattern.is_skip() ? 0.0 : (4.0 + 60.0 * c.block_density * std::pow(static_cast<double>(g), 0.85)) * jitter;
-      cost.us.push_back(us);
+      const double density = c.pattern.is_skip() ? 0.0 : c.block_density;
+      cost.us.push_back((6.0 + static_cast<double>(g) * (1.0 + 55.0 * density)) * jitter);
     }
   }
+  cost.dense_layer_us = 0.9 * (6.0 + static_cast<double>(kHeads) * 56.0);  // the dense path beats the sparse kernel
+  cost.skip_layer_us = 2.0;
   return cost;
 }
 
-// `repetitions` launch records per timed (candidate, group size) entry, matching the table's medians.
-std::vector<KernelRecord> sample_kernel_records(const CostTable& cost, const std::vector<ProfileCandidate>& candidates,
+// `repetitions` launch records per timed (candidate, group size) entry, matching the table's medians (every
+// candidate launches, skip included: its tiles write zeros).
+std::vector<KernelRecord> sample_kernel_records(const CostTable& cost,
                                                 const TokenLayout& layout, Random& random) {
   std::vector<KernelRecord> records;
   int64_t clock_ns = 1'000'000;
   for (int64_t c = 0; c < cost.num_candidates; ++c) {
-    if (candidates[static_cast<size_t>(c)].pattern.is_skip()) continue;  // skip launches nothing
     for (int64_t g = 1; g <= cost.max_group; ++g) {
       for (int64_t r = 0; r < cost.repetitions; ++r) {
         const double us = cost.time_us(c, g) * (1.0 + 0.02 * (2.0 * random.uniform() - 1.0));
@@ -355,7 +359,7 @@ void make_sample(const std::string& out) {
     }
   }
   const CostTable cost = sample_cost(candidates, random);
-  writer.write_cost(cost, sample_kernel_records(cost, candidates, layout, random));
+  writer.write_cost(cost, sample_kernel_records(cost, layout, random));
   writer.finish();
 }
 

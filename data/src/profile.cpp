@@ -1,6 +1,7 @@
 // Validation of profile metadata and the CostTable accessor (plain data in profile.h).
 #include "svdit/data/profile.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -78,12 +79,20 @@ void validate(const std::vector<ProfileCandidate>& candidates, const TokenLayout
 }
 
 size_t CostTable::index(int64_t candidate, int64_t group_size) const {
-  if (candidate < 0 || candidate >= num_candidates || group_size < 1 || group_size > max_group) {
-    throw std::out_of_range("CostTable: (candidate " + std::to_string(candidate) + ", group size " +
-                            std::to_string(group_size) + ") outside [0, " + std::to_string(num_candidates) +
-                            ") × [1, " + std::to_string(max_group) + "]");
+  int64_t at = -1;
+  if (group_sizes.empty()) {
+    if (group_size >= 1 && group_size <= max_group) at = group_size - 1;
+  } else {
+    const auto it = std::lower_bound(group_sizes.begin(), group_sizes.end(), group_size);
+    if (it != group_sizes.end() && *it == group_size) at = it - group_sizes.begin();
   }
-  return static_cast<size_t>(candidate * max_group + group_size - 1);
+  if (candidate < 0 || candidate >= num_candidates || at < 0) {
+    throw std::out_of_range("CostTable: (candidate " + std::to_string(candidate) + ", group size " +
+                            std::to_string(group_size) + ") is not measured (candidates [0, " +
+                            std::to_string(num_candidates) + "), group sizes " +
+                            (group_sizes.empty() ? "1.." + std::to_string(max_group) : "listed in group_sizes") + ")");
+  }
+  return static_cast<size_t>(candidate * num_sizes() + at);
 }
 
 }  // namespace svdit::data

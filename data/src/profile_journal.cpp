@@ -43,6 +43,8 @@ uint64_t cost_checksum(const CostTable& table, std::span<const KernelRecord> rec
   add_string(table.device);
   sum.add(&table.repetitions, sizeof table.repetitions).add(&table.max_group, sizeof table.max_group);
   sum.add(std::span<const double>(table.us));
+  sum.add(std::span<const int64_t>(table.group_sizes)).add(std::span<const double>(table.permute_us));
+  sum.add(&table.dense_layer_us, sizeof table.dense_layer_us).add(&table.skip_layer_us, sizeof table.skip_layer_us);
   for (const KernelRecord& r : records) {
     add_string(r.name);
     for (const int64_t v : {r.start_ns, r.end_ns, r.shared_memory_bytes}) sum.add(&v, sizeof v);

@@ -34,16 +34,18 @@ std::string position(size_t flat, const Shape& shape) {
   return hdf5::to_string(index);
 }
 
-void check_header(const File& file) {
+int64_t check_header(const File& file) {
   const std::string format = file.read_string_attribute("/", "format");
   if (format != kFormat) {
     file.fail("/ attribute format", std::string("expected \"") + kFormat + "\", found \"" + format + "\"");
   }
   const int64_t version = file.read_int_attribute("/", "version");
-  if (version != kVersion) {
-    file.fail("/ attribute version", "expected " + std::to_string(kVersion) + ", found " + std::to_string(version) +
-                                         " (this svdit reads profile version " + std::to_string(kVersion) + " only)");
+  if (version < kOldestVersion || version > kVersion) {
+    file.fail("/ attribute version", "expected " + std::to_string(kOldestVersion) + " or " + std::to_string(kVersion) +
+                                         ", found " + std::to_string(version) + " (this svdit reads profile versions " +
+                                         std::to_string(kOldestVersion) + ".." + std::to_string(kVersion) + ")");
   }
+  return version;
 }
 
 bool read_flag(const File& file, const std::string& object, const std::string& name) {
@@ -134,16 +136,33 @@ Array5<float> read_measurements(const File& file, const char* path, const Shape&
   return array;
 }
 
-std::optional<CostTable> read_cost(const File& file, const ProfileMeta& meta, int64_t num_candidates, bool complete) {
+void check_times(const File& file, const char* object, const std::vector<double>& values, const Shape& shape,
+                 const char* axes) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!(std::isfinite(values[i]) && values[i] >= 0.0)) {
+      file.fail(object, "element " + position(i, shape) + " " + axes + ": expected a time in us >= 0, found " +
+                            std::to_string(values[i]));
+    }
+  }
+}
+
+// Version 1: /cost/table [candidate, group_size - 1] of every size 1..max_group; skip launched nothing (0 us).
+// Version 2 adds /cost/group_sizes (the sizes measured), /cost/permute (the pre-pass part of each entry) and
+// /cost/layer_us (the all-dense and all-skip layer paths), and the source "cpu-aten" replaces "cpu-wallclock".
+std::optional<CostTable> read_cost(const File& file, const ProfileMeta& meta, int64_t num_candidates, bool complete,
+                                   int64_t version) {
   if (!file.exists(kCost)) {
     if (complete) file.fail(kCost, "missing group (a profile marked complete must hold the cost table)");
     return std::nullopt;
   }
   CostTable cost;
+  cost.version = version;
   cost.source = file.read_string_attribute(kCost, "source");
-  if (cost.source != "cupti" && cost.source != "cpu-wallclock") {
-    file.fail(std::string(kCost) + " attribute source",
-              "expected \"cupti\" or \"cpu-wallclock\", found \"" + cost.source + "\"");
+  const char* old_cpu = version == 1 ? "cpu-wallclock" : "cpu-aten";
+  if (cost.source != "cupti" && cost.source != old_cpu) {
+    file.fail(std::string(kCost) + " attribute source", std::string("expected \"cupti\" or \"") + old_cpu +
+                                                            "\" (profile version " + std::to_string(version) +
+                                                            "), found \"" + cost.source + "\"");
   }
   cost.device = file.read_string_attribute(kCost, "device");
   cost.repetitions = file.read_int_attribute(kCost, "repetitions");
@@ -151,20 +170,55 @@ std::optional<CostTable> read_cost(const File& file, const ProfileMeta& meta, in
     file.fail(std::string(kCost) + " attribute repetitions",
               "expected >= 1, found " + std::to_string(cost.repetitions));
   }
-  const Shape shape = file.dataset_shape(kCostTable);
-  if (shape.size() != 2 || shape[0] != dim(num_candidates) || shape[1] < 1 || shape[1] > dim(meta.heads)) {
-    file.fail(kCostTable, "expected shape [" + std::to_string(num_candidates) + " candidates, max group size in 1.." +
-                              std::to_string(meta.heads) + "], found " + hdf5::to_string(shape));
-  }
   cost.num_candidates = num_candidates;
-  cost.max_group = static_cast<int64_t>(shape[1]);
-  cost.us = file.read<double>(kCostTable, shape);
-  for (size_t i = 0; i < cost.us.size(); ++i) {
-    if (!(std::isfinite(cost.us[i]) && cost.us[i] >= 0.0)) {
-      file.fail(kCostTable, "element " + position(i, shape) +
-                                " [candidate, group_size - 1]: expected a time in us >= 0, found " +
-                                std::to_string(cost.us[i]));
+  const Shape shape = file.dataset_shape(kCostTable);
+  if (version == 1) {
+    if (shape.size() != 2 || shape[0] != dim(num_candidates) || shape[1] < 1 || shape[1] > dim(meta.heads)) {
+      file.fail(kCostTable, "expected shape [" + std::to_string(num_candidates) +
+                                " candidates, max group size in 1.." + std::to_string(meta.heads) + "], found " +
+                                hdf5::to_string(shape));
     }
+    cost.max_group = static_cast<int64_t>(shape[1]);
+    cost.us = file.read<double>(kCostTable, shape);
+    check_times(file, kCostTable, cost.us, shape, "[candidate, group_size - 1]");
+  } else {
+    const Shape sizes_shape = file.dataset_shape(kCostGroupSizes);
+    if (sizes_shape.size() != 1 || sizes_shape[0] < 1 || sizes_shape[0] > dim(meta.heads)) {
+      file.fail(kCostGroupSizes, "expected shape [n] with n in 1.." + std::to_string(meta.heads) + ", found " +
+                                     hdf5::to_string(sizes_shape));
+    }
+    cost.group_sizes = file.read<int64_t>(kCostGroupSizes, sizes_shape);
+    for (size_t i = 0; i < cost.group_sizes.size(); ++i) {
+      const int64_t g = cost.group_sizes[i];
+      if (g < 1 || g > meta.heads || (i > 0 && g <= cost.group_sizes[i - 1])) {
+        file.fail(kCostGroupSizes, "element [" + std::to_string(i) + "]: expected group sizes strictly ascending in 1.." +
+                                       std::to_string(meta.heads) + ", found " + std::to_string(g));
+      }
+    }
+    cost.max_group = cost.group_sizes.back();
+    const Shape expected{dim(num_candidates), sizes_shape[0]};
+    for (const char* object : {kCostTable, kCostPermute}) {
+      if (file.dataset_shape(object) != expected) {
+        file.fail(object, "expected shape " + hdf5::to_string(expected) + " [candidate, group size index], found " +
+                              hdf5::to_string(file.dataset_shape(object)));
+      }
+    }
+    cost.us = file.read<double>(kCostTable, expected);
+    check_times(file, kCostTable, cost.us, expected, "[candidate, group size index]");
+    cost.permute_us = file.read<double>(kCostPermute, expected);
+    check_times(file, kCostPermute, cost.permute_us, expected, "[candidate, group size index]");
+    for (size_t i = 0; i < cost.us.size(); ++i) {
+      if (cost.permute_us[i] > cost.us[i]) {
+        file.fail(kCostPermute, "element " + position(i, expected) + ": the pre-pass part " +
+                                    std::to_string(cost.permute_us[i]) + " us exceeds the whole launch, " +
+                                    std::to_string(cost.us[i]) + " us in /cost/table");
+      }
+    }
+    const Shape layers_shape{2};
+    const std::vector<double> layers = file.read<double>(kCostLayers, layers_shape);
+    check_times(file, kCostLayers, layers, layers_shape, "[all dense, all skip]");
+    cost.dense_layer_us = layers[0];
+    cost.skip_layer_us = layers[1];
   }
   static_cast<void>(file.dataset_shape(kKernels));  // must be present; the records are read on demand
   return cost;
@@ -189,8 +243,9 @@ bool valid_error(float value) { return std::isfinite(value) && value >= 0.0f; }
 bool valid_recall(float value) { return value >= 0.0f && value <= 1.0f + static_cast<float>(kRecallSlack); }
 
 Contents load(const File& file) {
-  check_header(file);
+  const int64_t version = check_header(file);
   Contents contents;
+  contents.version = version;
   contents.complete = read_flag(file, "/", "complete");
   contents.meta = read_meta(file);
   contents.candidates = read_candidates(file, contents.meta);
@@ -218,7 +273,7 @@ Contents load(const File& file) {
                                   " [step, layer, head]: maps not written, but the profile is marked complete");
     }
   }
-  contents.cost = read_cost(file, contents.meta, num_candidates, contents.complete);
+  contents.cost = read_cost(file, contents.meta, num_candidates, contents.complete, version);
   return contents;
 }
 

@@ -14,7 +14,8 @@
 namespace svdit::data::profile_schema {
 
 inline constexpr const char* kFormat = "svdit-profile";
-inline constexpr int64_t kVersion = 1;
+inline constexpr int64_t kVersion = 2;        // what the writer writes
+inline constexpr int64_t kOldestVersion = 1;  // the reader also reads version 1 (whose /cost is the group table)
 
 inline constexpr const char* kMeta = "/meta";
 inline constexpr const char* kSteps = "/meta/steps";
@@ -34,6 +35,9 @@ inline constexpr const char* kMapsWritten = "/maps/written";
 inline constexpr const char* kCost = "/cost";
 inline constexpr const char* kCostTable = "/cost/table";
 inline constexpr const char* kKernels = "/cost/kernels";
+inline constexpr const char* kCostGroupSizes = "/cost/group_sizes";  // v2
+inline constexpr const char* kCostPermute = "/cost/permute";          // v2
+inline constexpr const char* kCostLayers = "/cost/layer_us";          // v2
 
 // Recall is a probability mass; allow float summation to overshoot 1 by this much.
 inline constexpr double kRecallSlack = 1e-4;
@@ -53,6 +57,7 @@ inline size_t head_index(const ProfileMeta& meta, int64_t step, int64_t layer, i
 
 // Everything a profile file holds except the maps and kernel records (read lazily).
 struct Contents {
+  int64_t version = kVersion;  // the root `version` attribute
   ProfileMeta meta;
   std::vector<ProfileCandidate> candidates;
   Array5<float> error;                // [prompt, step, layer, head, candidate]

@@ -294,6 +294,11 @@ ProfileWriter ProfileWriter::resume(const std::filesystem::path& target) {
   // A run cut off inside write_cost() can leave /cost half made; without its journal record it is redone.
   if (!journal->find(Unit::cost) && file.exists(schema::kCost)) file.remove(schema::kCost);
   schema::Contents contents = schema::load(file);
+  if (contents.version != schema::kVersion) {
+    throw FormatError(partial.string(), "/ attribute version",
+                      "profile version " + std::to_string(contents.version) + " was written by an older svdit; this one "
+                      "writes version " + std::to_string(schema::kVersion) + ": start over instead of resuming");
+  }
   trust_only_journaled(file, *journal, contents);
   auto state = std::make_unique<State>(State{.lock = std::move(lock),
                                              .target = target,
@@ -455,20 +460,41 @@ void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRec
   auto require = [&](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument(fn + what);
   };
-  require(table.source == "cupti" || table.source == "cpu-wallclock",
-          "source must be \"cupti\" or \"cpu-wallclock\", got \"" + table.source + "\"");
+  require(table.version == schema::kVersion,
+          "the table has /cost layout version " + std::to_string(table.version) + "; only version " +
+              std::to_string(schema::kVersion) + " is written");
+  require(table.source == "cupti" || table.source == "cpu-aten",
+          "source must be \"cupti\" or \"cpu-aten\", got \"" + table.source + "\"");
   require(table.repetitions >= 1, "repetitions must be >= 1, got " + std::to_string(table.repetitions));
   require(table.num_candidates == num_candidates, "num_candidates is " + std::to_string(table.num_candidates) +
                                                       ", the profile has " + std::to_string(num_candidates));
   require(
       table.max_group >= 1 && table.max_group <= s.meta.heads,
       "max_group must be in [1, heads = " + std::to_string(s.meta.heads) + "], got " + std::to_string(table.max_group));
-  require(table.us.size() == static_cast<size_t>(num_candidates * table.max_group),
-          "us has " + std::to_string(table.us.size()) +
-              " values, expected [candidate, group_size - 1] = " + std::to_string(num_candidates * table.max_group));
+  std::vector<int64_t> sizes = table.group_sizes;
+  if (sizes.empty()) {
+    for (int64_t g = 1; g <= table.max_group; ++g) sizes.push_back(g);
+  }
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    require(sizes[i] >= 1 && sizes[i] <= table.max_group && (i == 0 || sizes[i] > sizes[i - 1]),
+            "group_sizes must ascend strictly within [1, max_group = " + std::to_string(table.max_group) + "]");
+  }
+  require(sizes.back() == table.max_group, "the last group size must be max_group");
+  const size_t entries = static_cast<size_t>(num_candidates) * sizes.size();
+  require(table.us.size() == entries, "us has " + std::to_string(table.us.size()) +
+                                          " values, expected [candidate, group size] = " + std::to_string(entries));
+  std::vector<double> permute = table.permute_us;
+  if (permute.empty()) permute.assign(entries, 0.0);
+  require(permute.size() == entries, "permute_us has " + std::to_string(permute.size()) + " values, expected " +
+                                         std::to_string(entries));
   for (size_t i = 0; i < table.us.size(); ++i) {
     require(std::isfinite(table.us[i]) && table.us[i] >= 0.0,
             "us[" + std::to_string(i) + "] must be a finite time >= 0, got " + std::to_string(table.us[i]));
+    require(std::isfinite(permute[i]) && permute[i] >= 0.0 && permute[i] <= table.us[i],
+            "permute_us[" + std::to_string(i) + "] must be a time in [0, us[i]], got " + std::to_string(permute[i]));
+  }
+  for (const double t : {table.dense_layer_us, table.skip_layer_us}) {
+    require(std::isfinite(t) && t >= 0.0, "dense_layer_us and skip_layer_us must be finite times >= 0");
   }
   for (size_t i = 0; i < records.size(); ++i) {
     require(records[i].candidate >= -1 && records[i].candidate < num_candidates && records[i].group_size >= 0 &&
@@ -481,12 +507,22 @@ void ProfileWriter::write_cost(const CostTable& table, std::span<const KernelRec
   s.file.write_attribute(schema::kCost, "source", table.source);
   s.file.write_attribute(schema::kCost, "device", table.device);
   s.file.write_attribute(schema::kCost, "repetitions", table.repetitions);
-  s.file.create_dataset(schema::kCostTable, Dtype::float64, {dim(num_candidates), dim(table.max_group)});
+  const hsize_t n = static_cast<hsize_t>(sizes.size());
+  s.file.create_dataset(schema::kCostGroupSizes, Dtype::int64, {n});
+  s.file.write(schema::kCostGroupSizes, sizes);
+  s.file.create_dataset(schema::kCostTable, Dtype::float64, {dim(num_candidates), n});
   s.file.write(schema::kCostTable, table.us);
+  s.file.create_dataset(schema::kCostPermute, Dtype::float64, {dim(num_candidates), n});
+  s.file.write(schema::kCostPermute, permute);
+  s.file.create_dataset(schema::kCostLayers, Dtype::float64, {2});
+  s.file.write(schema::kCostLayers, std::vector<double>{table.dense_layer_us, table.skip_layer_us});
 
   schema::write_kernel_records(s.file, records);
   s.file.flush();
-  s.journal.record(Unit::cost, 0, 0, 0, profile_journal::cost_checksum(table, records));
+  CostTable stored = table;  // as the reader will see it: explicit sizes and pre-pass times
+  stored.group_sizes = sizes;
+  stored.permute_us = permute;
+  s.journal.record(Unit::cost, 0, 0, 0, profile_journal::cost_checksum(stored, records));
   s.cost_written = true;
 }
 

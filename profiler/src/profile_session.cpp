@@ -91,8 +91,8 @@ void check_options(const data::ProfileMeta& meta, const ProfileSessionOptions& o
       throw std::invalid_argument("profile: map step " + std::to_string(s) + " is not a profiled step");
     }
   }
-  if (options.cost != "auto" && options.cost != "cupti" && options.cost != "cpu-wallclock") {
-    throw std::invalid_argument("--cost: expected auto, cupti or cpu-wallclock, found \"" + options.cost + "\"");
+  if (options.cost != "auto" && options.cost != "cupti" && options.cost != "cpu" && options.cost != "cpu-wallclock") {
+    throw std::invalid_argument("--cost: expected auto, cupti or cpu, found \"" + options.cost + "\"");
   }
 }
 
@@ -177,7 +177,8 @@ struct ProfileSession::State {
 
   // Cost settings, checked before hours of sampling.
   void set_up_cost() {
-    cost.device = options.cost == "cpu-wallclock" ? at::Device(at::kCPU) : device;
+    // "cpu-wallclock" is the old name of "cpu": both now time the runtime's CPU path.
+    cost.device = options.cost == "cpu" || options.cost == "cpu-wallclock" ? at::Device(at::kCPU) : device;
     cost.dtype = compute_dtype;
     if (cost.device.is_cuda() && cost.dtype == at::kFloat) {
       cost.dtype = at::kBFloat16;
@@ -198,7 +199,6 @@ struct ProfileSession::State {
   // The work left, for the progress bar and for last_step().
   void count_work() {
     const int64_t L = meta.layers, NP = meta.num_prompts(), NS = meta.num_steps();
-    const int64_t C = static_cast<int64_t>(candidates.size());
     int64_t total_units = 0, last_needed = -1;
     report.chunk_rows =
         chunk_rows(meta.layout.seq_len(), meta.head_dim, meta.layout.block_size, options.measure.chunk_bytes);
@@ -216,7 +216,7 @@ struct ProfileSession::State {
       }
     }
     const bool cost_needed = !writer || !writer->cost_written();
-    if (cost_needed) total_units += C * max_group();
+    if (cost_needed) total_units += cost_units();
     if (report.slices_skipped > 0) {
       note("resume  " + std::to_string(report.slices_skipped) + " of " + std::to_string(NP * NS * L) +
            " slices already measured");
@@ -229,6 +229,10 @@ struct ProfileSession::State {
     if (!options.quiet) std::fprintf(log, "%s\n", text.c_str());
   }
   int64_t max_group() const { return options.max_group > 0 ? options.max_group : meta.heads; }
+  // Timed entries of the cost table: every candidate at every group size, then the all-dense and all-skip layers.
+  int64_t cost_units() const {
+    return static_cast<int64_t>(candidates.size() * default_group_sizes(max_group()).size()) + 2;
+  }
   bool need_slice(int64_t p, int64_t s, int64_t l) const { return !writer || !writer->slice_written(p, s, l); }
   bool need_maps(int64_t s, int64_t l) const {
     if (!map_step[static_cast<size_t>(s)]) return false;
@@ -384,7 +388,7 @@ struct ProfileSession::State {
     if (!measurer) start_writing();  // nothing was measured (resume of a file with every slice written)
     if (writer->cost_written()) return;
     const auto cost_started = Clock::now();
-    const int64_t total = static_cast<int64_t>(candidates.size()) * max_group();
+    const int64_t total = cost_units();
     int64_t cost_done = 0;
     const CostMeasurement measured = measure_candidate_costs(layouts, cost, [&](int64_t done, int64_t) {
       progress->advance(done - cost_done, "cost " + std::to_string(done) + "/" + std::to_string(total));

@@ -44,7 +44,7 @@ SparsePlanAttention::SparsePlanAttention(data::Plan plan, const WanConfig& confi
     compiled_.emplace(id, data::compile_pattern(p->pattern, layout_));
   }
 
-  // Group each layer's heads by pattern and decide how the layer runs.
+  // Decide how each layer runs: the dense path, zeros, or one launch with every head's layout.
   const double all_blocks = static_cast<double>(layout_.num_blocks()) * static_cast<double>(layout_.num_blocks());
   layer_plans_.resize(plan_.schedule.size() * static_cast<size_t>(layers_));
   for (size_t e = 0; e < plan_.schedule.size(); ++e) {
@@ -57,7 +57,6 @@ SparsePlanAttention::SparsePlanAttention(data::Plan plan, const WanConfig& confi
       lp.layouts.resize(static_cast<size_t>(heads_));
       for (int64_t h = 0; h < heads_; ++h) {
         const int32_t id = entry.heads[static_cast<size_t>(l * heads_ + h)];
-        lp.heads_by_pattern[id].push_back(h);
         const data::Pattern& pattern = plan_.find_pattern(id)->pattern;
         all_dense = all_dense && pattern.is_dense();
         all_skip = all_skip && pattern.is_skip();

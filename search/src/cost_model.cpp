@@ -1,67 +1,160 @@
-// Group times from the measured cost table, or from block density when there is no GPU measurement.
+// The launch model's parameters, fitted from the profile's cost table (see cost_model.h), and the layer time.
 #include "svdit/search/cost_model.h"
 
 #include <algorithm>
-#include <limits>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
+#include "svdit/data/block_layout.h"
 #include "svdit/search/input.h"
 
 namespace svdit::search {
 
+namespace {
+
+// Least-squares line through (x_i, y_i): {intercept, slope}. One point: the line through it and the origin
+// (a launch of g heads then costs g times its per-head share, with no fixed part known).
+struct Line {
+  double intercept = 0.0, slope = 0.0;
+};
+Line fit_line(std::span<const double> x, std::span<const double> y) {
+  const auto n = static_cast<double>(x.size());
+  if (x.size() == 1) return {0.0, x[0] > 0.0 ? y[0] / x[0] : 0.0};
+  double mx = 0.0, my = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= n;
+  my /= n;
+  double sxy = 0.0, sxx = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+  }
+  const double slope = sxx > 0.0 ? sxy / sxx : 0.0;
+  return {my - slope * mx, slope};
+}
+
+std::string figure(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
+}
+
+}  // namespace
+
 CostModel::CostModel(const SearchInput& input)
-    : heads_(input.meta.heads), candidates_(input.num_candidates()) {
-  const bool gpu_table = input.cost && input.cost->source == "cupti";
-  if (gpu_table) {
-    const data::CostTable& table = *input.cost;
-    measured_ = true;
-    source_ = "cupti";
-    unit_ = "us";
-    note_ = "measured kernel times (cupti on " + table.device + ", median of " + std::to_string(table.repetitions) +
-            "), fusion-aware: groups of 1.." + std::to_string(table.max_group) + " heads";
-    max_group_ = table.max_group;
-    launch_ = table.us;
-  } else {
+    : CostModel(input.meta, input.candidates, input.cost ? &*input.cost : nullptr) {}
+
+CostModel::CostModel(const data::ProfileMeta& meta, const std::vector<data::ProfileCandidate>& profile_candidates,
+                     const data::CostTable* cost)
+    : heads_(meta.heads) {
+  const auto candidates = profile_candidates.size();
+  head_.assign(candidates, 0.0);
+  last_.assign(candidates, 0.0);
+  permuted_.assign(candidates, 0);
+  dense_.assign(candidates, 0);
+  skip_.assign(candidates, 0);
+  for (size_t c = 0; c < candidates; ++c) {
+    const data::Pattern& pattern = profile_candidates[c].pattern;
+    dense_[c] = pattern.is_dense() ? 1 : 0;
+    skip_[c] = pattern.is_skip() ? 1 : 0;
+    // A permuted layout (temporal, or stripe columns gathered out of place) makes the kernel run the pre-pass.
+    permuted_[c] = !skip_[c] && !dense_[c] && data::compile_pattern(pattern, meta.layout).permuted() ? 1 : 0;
+  }
+  const auto dense = static_cast<size_t>(std::find(dense_.begin(), dense_.end(), 1) - dense_.begin());
+  if (dense == candidates) throw std::invalid_argument("CostModel: the candidates include no dense one");
+
+  const bool usable = cost && (cost->source == "cupti" || cost->source == "cpu-aten");
+  if (!usable) {
     measured_ = false;
     source_ = "density-proportional";
     unit_ = "dense-head";
-    note_ = input.cost ? "the profile's cost table was measured by " + input.cost->source +
-                             ", not on the GPU kernels: cost falls back to block density (time of g heads = g x "
-                             "density, in units of one dense head; no fusion benefit)"
-                       : "the profile has no cost table: cost falls back to block density (time of g heads = g x "
-                         "density, in units of one dense head; no fusion benefit)";
-    max_group_ = heads_;
-    launch_.resize(static_cast<size_t>(candidates_ * max_group_));
-    for (int64_t c = 0; c < candidates_; ++c)
-      for (int64_t g = 1; g <= max_group_; ++g)
-        launch_[static_cast<size_t>(c * max_group_ + g - 1)] =
-            static_cast<double>(g) * input.candidates[static_cast<size_t>(c)].block_density;
+    const std::string why = cost ? "the profile's cost table was timed by " + cost->source +
+                                             " (the fp64 CPU reference, not the runtime)"
+                                       : "the profile has no cost table";
+    note_ = why + ": cost falls back to block density (a layer costs the sum of its heads' densities, in units of "
+                  "one dense head; no launch, tail or pre-pass terms)";
+    caveat_ = note_;
+    for (size_t c = 0; c < candidates; ++c) head_[c] = skip_[c] ? 0.0 : profile_candidates[c].block_density;
+    dense_layer_ = static_cast<double>(heads_);
+    skip_layer_ = 0.0;
+    return;
   }
 
-  group_.assign(static_cast<size_t>(candidates_ * (heads_ + 1)), 0.0);
-  for (int64_t c = 0; c < candidates_; ++c)
-    for (int64_t n = 1; n <= heads_; ++n) {
-      const int64_t full = n / max_group_, rest = n % max_group_;
-      double t = static_cast<double>(full) * launch_time(c, max_group_);
-      if (rest > 0) t += launch_time(c, rest);
-      group_[static_cast<size_t>(c * (heads_ + 1) + n)] = t;
+  const data::CostTable& table = *cost;
+  measured_ = true;
+  source_ = table.source;
+  device_ = table.device;
+  unit_ = "us";
+  const int64_t sizes = table.num_sizes();
+  std::vector<double> g(static_cast<size_t>(sizes)), t(g.size()), p(g.size());
+  for (int64_t i = 0; i < sizes; ++i) g[static_cast<size_t>(i)] = static_cast<double>(table.group_size_at(i));
+  double permute_sum = 0.0;
+  int64_t permute_count = 0;
+  for (size_t c = 0; c < candidates; ++c) {
+    for (int64_t i = 0; i < sizes; ++i) {
+      const size_t at = c * static_cast<size_t>(sizes) + static_cast<size_t>(i);
+      t[static_cast<size_t>(i)] = table.us[at];
+      p[static_cast<size_t>(i)] = table.permute_us.empty() ? 0.0 : table.permute_us[at];
     }
-  // Running minimum of the marginals, so that the layer solver's bound costs one lookup.
-  least_marginal_.assign(group_.size(), std::numeric_limits<double>::infinity());
-  for (int64_t c = 0; c < candidates_; ++c)
-    for (int64_t n = 1; n <= heads_; ++n) {
-      const size_t at = static_cast<size_t>(c * (heads_ + 1) + n);
-      least_marginal_[at] = std::min(least_marginal_[at - 1], group_[at] - group_[at - 1]);
+    const Line whole = fit_line(g, t), prepass = fit_line(g, p);
+    head_[c] = whole.slope;  // the pre-pass's rows of a permuted head are part of its share
+    last_[c] = whole.intercept - prepass.intercept;
+    if (permuted_[c] && !table.permute_us.empty()) {
+      permute_sum += prepass.intercept;
+      ++permute_count;
     }
+  }
+  permute_launch_ = permute_count > 0 ? permute_sum / static_cast<double>(permute_count) : 0.0;
+
+  std::string sizes_text;
+  for (int64_t i = 0; i < sizes; ++i) sizes_text += (i ? "," : "") + std::to_string(table.group_size_at(i));
+  note_ = "one-launch model fitted to measured launches (" + table.source + " on " + table.device + ", median of " +
+          std::to_string(table.repetitions) + ", group sizes " + sizes_text + "; " +
+          (table.source == "cpu-aten" ? "the runtime's CPU path: for CPU plans" : "GPU kernel time") + ")";
+  if (table.version >= 2) {
+    dense_layer_ = table.dense_layer_us;
+    skip_layer_ = table.skip_layer_us;
+  } else {
+    // A version-1 table: skip launched nothing (its entries are 0), the dense path and the pre-pass were not
+    // measured apart. The all-dense layer is priced as the sparse kernel running every head dense.
+    dense_layer_ = static_cast<double>(heads_) * head_[dense] + last_[dense];
+    skip_layer_ = 0.0;
+    caveat_ = "the cost table is from a profile-version-1 file (one launch per group of heads), converted: skip "
+              "heads cost 0, the all-dense layer is priced as the sparse kernel's and the permute pre-pass is not "
+              "separated; re-profile for the measured version-2 terms";
+    note_ += "; " + caveat_;
+  }
+  if (sizes == 1) {
+    const std::string one = "only one group size (" + figure(g[0]) + " heads) was measured, so the model has no launch "
+                            "or tail term";
+    caveat_ += (caveat_.empty() ? "" : "; ") + one;
+    note_ += "; " + one;
+  }
 }
 
-double CostModel::launch_time(int64_t candidate, int64_t group_size) const {
-  if (candidate < 0 || candidate >= candidates_ || group_size < 1 || group_size > max_group_)
-    throw std::out_of_range("CostModel::launch_time: (candidate " + std::to_string(candidate) + ", group size " +
-                            std::to_string(group_size) + ") outside [0, " + std::to_string(candidates_) + ") x [1, " +
-                            std::to_string(max_group_) + "]");
-  return launch_[static_cast<size_t>(candidate * max_group_ + group_size - 1)];
+double CostModel::layer_time(std::span<const int32_t> choice) const {
+  if (static_cast<int64_t>(choice.size()) != heads_)
+    throw std::invalid_argument("CostModel::layer_time: " + std::to_string(choice.size()) + " choices for " +
+                                std::to_string(heads_) + " heads");
+  bool all_dense = true, all_skip = true, any_permuted = false;
+  double t = 0.0;
+  for (const int32_t c : choice) {
+    if (c < 0 || static_cast<size_t>(c) >= head_.size())
+      throw std::out_of_range("CostModel::layer_time: candidate " + std::to_string(c) + " outside [0, " +
+                              std::to_string(head_.size()) + ")");
+    const auto at = static_cast<size_t>(c);
+    all_dense = all_dense && dense_[at];
+    all_skip = all_skip && skip_[at];
+    any_permuted = any_permuted || permuted_[at];
+    t += head_[at];
+  }
+  if (all_dense) return dense_layer_;
+  if (all_skip) return skip_layer_;
+  return t + last_[static_cast<size_t>(choice.back())] + (any_permuted ? permute_launch_ : 0.0);
 }
 
 }  // namespace svdit::search

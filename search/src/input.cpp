@@ -65,28 +65,49 @@ void validate_cost(const SearchInput& input) {
                           std::to_string(cost.num_candidates) + " rows");
   if (cost.max_group < 1 || cost.max_group > input.meta.heads)
     throw FormatError(input.source, "/cost/table",
-                      "expected group sizes 1..max_group with 1 <= max_group <= heads (" +
-                          std::to_string(input.meta.heads) + "), found max_group " + std::to_string(cost.max_group));
-  const auto expected = static_cast<size_t>(cost.num_candidates * cost.max_group);
+                      "expected group sizes within 1..heads (" + std::to_string(input.meta.heads) +
+                          "), found a largest group size of " + std::to_string(cost.max_group));
+  for (int64_t i = 0; i < cost.num_sizes(); ++i) {
+    const int64_t g = cost.group_size_at(i);
+    if (g < 1 || g > cost.max_group || (i > 0 && g <= cost.group_size_at(i - 1)))
+      throw FormatError(input.source, "/cost/group_sizes",
+                        "expected group sizes strictly ascending within 1..max_group (" +
+                            std::to_string(cost.max_group) + "), found " + std::to_string(g) + " at [" +
+                            std::to_string(i) + "]");
+  }
+  const auto expected = static_cast<size_t>(cost.num_candidates * cost.num_sizes());
   if (cost.us.size() != expected)
     throw FormatError(input.source, "/cost/table",
                       "expected [candidate, group size] = [" + std::to_string(cost.num_candidates) + ", " +
-                          std::to_string(cost.max_group) + "] = " + std::to_string(expected) + " times, found " +
+                          std::to_string(cost.num_sizes()) + "] = " + std::to_string(expected) + " times, found " +
                           std::to_string(cost.us.size()));
+  if (!cost.permute_us.empty() && cost.permute_us.size() != expected)
+    throw FormatError(input.source, "/cost/permute",
+                      "expected " + std::to_string(expected) + " times (the shape of /cost/table), found " +
+                          std::to_string(cost.permute_us.size()));
   for (int64_t c = 0; c < cost.num_candidates; ++c)
-    for (int64_t g = 1; g <= cost.max_group; ++g) {
+    for (int64_t i = 0; i < cost.num_sizes(); ++i) {
+      const int64_t g = cost.group_size_at(i);
       const double us = cost.time_us(c, g);
       if (!std::isfinite(us) || us < 0.0)
         throw FormatError(input.source, "/cost/table",
                           "entry [candidate " + std::to_string(c) + ", group size " + std::to_string(g) + "] is " +
                               std::to_string(us) + "; expected a finite time in us >= 0");
     }
+  for (const double t : {cost.dense_layer_us, cost.skip_layer_us})
+    if (!std::isfinite(t) || t < 0.0)
+      throw FormatError(input.source, "/cost/layer_us", "expected finite times in us >= 0, found " + std::to_string(t));
+  if (cost.version >= 2 && !(cost.dense_layer_us > 0.0))
+    throw FormatError(input.source, "/cost/layer_us",
+                      "the all-dense layer has time " + std::to_string(cost.dense_layer_us) +
+                          " us; expected a measured time > 0 (the baseline of every speed-up)");
   // Dense is the baseline of every speed-up: a zero time would make them all meaningless.
   const int64_t dense = dense_candidate(input);
-  if (!(cost.time_us(dense, 1) > 0.0))
+  const double dense_us = cost.time_us(dense, cost.group_size_at(0));
+  if (!(dense_us > 0.0))
     throw FormatError(input.source, "/cost/table",
-                      "the dense candidate (row " + std::to_string(dense) + ") has time " +
-                          std::to_string(cost.time_us(dense, 1)) + " us for one head; expected a measured time > 0");
+                      "the dense candidate (row " + std::to_string(dense) + ") has time " + std::to_string(dense_us) +
+                          " us for " + std::to_string(cost.group_size_at(0)) + " head(s); expected a measured time > 0");
 }
 
 }  // namespace

@@ -2,9 +2,9 @@
 //
 // A head may run candidate c when the quantile of c's error over the bucket's calibration samples is ≤ ε; dense
 // is always allowed (it is the reference the errors are measured against). Within that, each layer is solved
-// jointly by the fusion-aware layer solver (layer_solver.h) with time as the objective and error as the
-// tie-break, so a head moves to a slower-alone candidate when sharing another head's launch makes the layer
-// faster.
+// by the layer solver (layer_solver.h) with the layer's predicted time as the objective and error as the
+// tie-break: it sees the whole launch, so for example a layer stays all dense (the dense path) when the one
+// sparse-capable head would save less than the sparse launch costs over it.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -36,8 +36,7 @@ void choose_error_bound(const SearchInput& input, SearchResult& r) {
                                                               .primary = primary,
                                                               .secondary = secondary,
                                                               .cost = &r.cost,
-                                                              .time_weight = 1.0,
-                                                              .start = {}});
+                                                              .time_weight = 1.0});
       std::copy(solution.choice.begin(), solution.choice.end(), r.choice[b].begin() + l * r.heads);
     }
 }

@@ -1,16 +1,16 @@
 // --objective time-budget: the least total error whose predicted attention time fits a budget
 // (--budget-us T, or --speedup S meaning T = all-dense time / S), by Lagrangian relaxation.
 //
-// For a multiplier μ ≥ 0 every (bucket, layer) is solved independently by the fusion-aware layer solver with
+// For a multiplier μ ≥ 0 every (bucket, layer) is solved independently by the exact layer solver with
 //     minimise  Σ_h error(h, c_h) + μ · layer time
 // (both terms are per step, so a bucket's step count scales them alike and drops out). Small μ keeps the most
 // accurate patterns; raising μ trades error for time. The sweep:
 //   1. solves every layer on a geometric grid of μ, two points per decade from 1e-6 to 1e4 (× 1 / the time of one
 //      dense head, so that the range suits µs and dense-head units alike): the two ends first, then midpoints,
-//      coarse to fine, each between its two evaluated neighbours. For an exact solver a layer's optimal
-//      assignment is piecewise constant in μ (time falling, error rising as μ grows), so a layer whose assignment
-//      is the same at both neighbours keeps it; only the others are solved, starting from the lower neighbour's
-//      assignment. Far from the budget most layers sit on a plateau, and are not solved again;
+//      coarse to fine, each between its two evaluated neighbours. The solver is exact, so a layer's optimal
+//      assignment is piecewise constant in μ (time falling, error rising as μ grows), and a layer whose assignment
+//      is the same at both neighbours keeps it; only the others are solved. Far from the budget most layers sit
+//      on a plateau, and are not solved again;
 //   2. bisects (geometrically, 12 times) the neighbouring multipliers whose times straddle the budget, the same
 //      way.
 // The plan is the evaluated solution of least error among those within the budget. Every evaluated solution is
@@ -57,13 +57,13 @@ class Sweep {
             primary_[layer_index(b, l) * per_layer + static_cast<size_t>(h * candidates_ + c)] =
                 c == r.dense ? 0.0 : static_cast<double>(error[static_cast<size_t>(c)]);
         }
-    // Tie-break among equal error + μ·time: the faster candidate alone.
+    // Tie-break among equal error + μ·time: the head's own time in the launch.
     secondary_.resize(per_layer);
     for (int64_t h = 0; h < r.heads; ++h)
       for (int64_t c = 0; c < candidates_; ++c)
-        secondary_[static_cast<size_t>(h * candidates_ + c)] = r.cost.group_time(c, 1);
+        secondary_[static_cast<size_t>(h * candidates_ + c)] = r.cost.head_time(h, c);
     // Time of everything the sweep does not choose: warm-up steps (all dense) and warm-up layers.
-    const double dense_layer = r.cost.group_time(r.dense, r.heads);
+    const double dense_layer = r.cost.dense_layer_time();
     int64_t sparse_steps = 0;
     for (const Bucket& b : r.buckets) sparse_steps += b.num_steps();
     fixed_time_ = static_cast<double>((r.sampling_steps - sparse_steps) * r.layers) * dense_layer +
@@ -71,8 +71,7 @@ class Sweep {
     head_steps_ = static_cast<double>(r.sampling_steps * r.layers * r.heads);
   }
 
-  // Solves at μ. With both neighbours given, a layer whose assignment is the same in both keeps it; the others
-  // start from the lower neighbour's assignment.
+  // Solves at μ. With both neighbours given, a layer whose assignment is the same in both keeps it.
   const Evaluation& evaluate(double mu, const Evaluation* lo = nullptr, const Evaluation* hi = nullptr) {
     const auto heads = static_cast<size_t>(r_.heads);
     const size_t layers = r_.buckets.size() * static_cast<size_t>(r_.layers);
@@ -97,8 +96,7 @@ class Sweep {
             .primary = std::span<const double>(&primary_[at * per_layer], per_layer),
             .secondary = secondary_,
             .cost = &r_.cost,
-            .time_weight = mu,
-            .start = lo ? std::span<const int32_t>(&lo->choice[at * heads], heads) : std::span<const int32_t>()});
+            .time_weight = mu});
         std::copy(s.choice.begin(), s.choice.end(), e.choice.begin() + first);
         e.layer_time[at] = s.time;
         e.layer_error[at] = s.primary;
@@ -137,12 +135,12 @@ std::string figure(double value) {
 }  // namespace
 
 void choose_time_budget(const SearchInput& input, SearchResult& r) {
-  const double dense_time = static_cast<double>(r.sampling_steps * r.layers) * r.cost.group_time(r.dense, r.heads);
+  const double dense_time = static_cast<double>(r.sampling_steps * r.layers) * r.cost.dense_layer_time();
   r.budget = r.options.budget_us ? *r.options.budget_us : dense_time / *r.options.speedup;
 
   Sweep sweep(input, r);
   // μ is error per unit of time; one dense head's time sets the scale, so the range suits µs and dense-head units.
-  const double dense_head = r.cost.group_time(r.dense, 1);
+  const double dense_head = r.cost.dense_layer_time() / static_cast<double>(r.heads);
   const double scale = dense_head > 0.0 ? 1.0 / dense_head : 1.0;
   constexpr int kPerDecade = 2, kLowExponent = -6 * kPerDecade, kHighExponent = 4 * kPerDecade;  // 1e-6 … 1e4
   constexpr int kBisections = 12;  // the bracket shrinks to 10^(1/kPerDecade/4096)

@@ -65,7 +65,8 @@ json make_provenance(const SearchInput& input, const SearchResult& r) {
       {"cost_model",
        {{"source", r.cost.source()},
         {"unit", r.cost.unit()},
-        {"max_group", r.cost.max_group()},
+        {"device", r.cost.device().empty() ? json(nullptr) : json(r.cost.device())},
+        {"model", "one-launch"},
         {"note", r.cost.note()}}},
       {"predicted",
        {{"per", "one generation: " + std::to_string(r.sampling_steps) + " sampling steps x " +

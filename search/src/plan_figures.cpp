@@ -9,7 +9,6 @@
 #include "svdit/search/cost_model.h"
 #include "svdit/search/error_summary.h"
 #include "svdit/search/input.h"
-#include "svdit/search/layer_solver.h"
 #include "svdit/search/options.h"
 #include "svdit/search/plan_export.h"
 
@@ -46,7 +45,7 @@ PlanFigures evaluate_plan(const SearchInput& input, const data::Plan& plan, doub
   const ErrorSummary errors(input, buckets, quantile);
   const CostModel cost(input);
   const int64_t dense = dense_candidate(input);
-  const double dense_layer = cost.group_time(dense, heads);
+  const double dense_layer = cost.dense_layer_time();
 
   PlanFigures f;
   f.unit = cost.unit();
@@ -69,7 +68,7 @@ PlanFigures evaluate_plan(const SearchInput& input, const data::Plan& plan, doub
         density += input.candidates[static_cast<size_t>(c)].block_density;
         if (c != dense) error += errors.at(static_cast<int64_t>(b), l, h, c);
       }
-      f.time += layer_time(cost, row);
+      f.time += cost.layer_time(row);
     }
   }
   const auto head_steps = static_cast<double>(meta.sampling_steps * layers * heads);

@@ -96,7 +96,7 @@ void print_summary(std::ostream& out, const SearchInput& input, const SearchResu
   }
 
   const char* unit = r.cost.unit().c_str();
-  const double dense_layer = r.cost.group_time(r.dense, r.heads);
+  const double dense_layer = r.cost.dense_layer_time();
   out << "  schedule\n";
   if (!r.buckets.empty() && r.buckets.front().step_begin > 0)
     out << format("    steps [0, %lld): dense (warm-up)\n", ll(r.buckets.front().step_begin));
@@ -178,15 +178,19 @@ void print_explanation(std::ostream& out, const SearchInput& input, const Search
     const int32_t chosen = r.candidate(bi, layer, head);
     const int64_t samples = prompts * static_cast<int64_t>(r.buckets[b].profiled.size());
     out << format("  %s (%lld calibration samples)\n", steps_text(input, r.buckets[b]).c_str(), ll(samples));
-    // "time here": what this head adds to the layer on candidate c, the other heads staying as they are.
+    // "layer": the layer's predicted time with this head on candidate c, the other heads staying as chosen.
+    std::vector<int32_t> row(&r.choice[b][static_cast<size_t>(layer * r.heads)],
+                             &r.choice[b][static_cast<size_t>(layer * r.heads)] + r.heads);
     auto marginal = [&](int32_t c) {
-      const int64_t others = heads_on(r, b, layer, c, head);
-      return r.cost.group_time(c, others + 1) - r.cost.group_time(c, others);
+      row[static_cast<size_t>(head)] = c;
+      const double t = r.cost.layer_time(row);
+      row[static_cast<size_t>(head)] = chosen;
+      return t;
     };
     const double chosen_marginal = marginal(chosen);
     const double chosen_error = chosen == r.dense ? 0.0 : r.errors.at(bi, layer, head, chosen);
     out << format("    %4s  %-44s %7s %9s %9s %9s %10s %10s  %s\n", "id", "pattern", "density", "error", "mean",
-                  "max", "alone", "here", "verdict");
+                  "max", "share", "layer", "verdict");
     for (int64_t c = 0; c < input.num_candidates(); ++c) {
       const data::ProfileCandidate& cand = input.candidates[static_cast<size_t>(c)];
       double mean = 0.0, max = 0.0;
@@ -215,15 +219,11 @@ void print_explanation(std::ostream& out, const SearchInput& input, const Search
         }
         case Objective::error_bound: {
           const bool allowed = c == r.dense || error <= o.epsilon_value();
-          const int64_t group = heads_on(r, b, layer, ci, head) + 1;
-          if (ci == chosen)
-            verdict = group > 1 ? format("CHOSEN: fused with %lld other head%s of the layer", ll(group - 1),
-                                         group > 2 ? "s" : "")
-                                : std::string("CHOSEN: fastest allowed");
+          if (ci == chosen) verdict = "CHOSEN: fastest allowed layer";
           else if (!allowed)
             verdict = format("rejected: error %.4g > epsilon %g", error, o.epsilon_value());
           else
-            verdict = format("allowed, %+.4g %s here vs the chosen", here - chosen_marginal, unit);
+            verdict = format("allowed, %+.4g %s on the layer vs the chosen", here - chosen_marginal, unit);
           break;
         }
         case Objective::time_budget: {
@@ -236,11 +236,11 @@ void print_explanation(std::ostream& out, const SearchInput& input, const Search
       }
       out << format("    %4d  %-44s %7.4f %9.4g %9.4g %9.4g %10.4g %10.4g  %s\n", cand.id,
                     data::describe(cand.pattern).c_str(), cand.block_density, error, mean, max,
-                    r.cost.group_time(ci, 1), here, verdict.c_str());
+                    r.cost.head_time(head, ci), here, verdict.c_str());
     }
   }
-  out << format("  (error = the %s over the samples; alone = %s of a launch of this head only; here = %s this head adds "
-                "to its layer on that pattern, the other heads as chosen)\n",
+  out << format("  (error = the %s over the samples; share = %s this head adds to its layer's launch on that pattern; "
+                "layer = %s of the whole layer with this head on it, the other heads as chosen)\n",
                 o.quantile >= 1.0 ? "max" : format("%g-quantile", o.quantile).c_str(), unit, unit);
 }
 

@@ -4,14 +4,13 @@
 #include <span>
 
 #include "objectives.h"
-#include "svdit/search/layer_solver.h"
 #include "svdit/search/input.h"
 
 namespace svdit::search {
 
 void update_figures(const SearchInput& input, SearchResult& r) {
   const CostModel& cost = r.cost;
-  const double dense_layer = cost.group_time(r.dense, r.heads);  // every head dense: one group
+  const double dense_layer = cost.dense_layer_time();  // every head dense: the dense path
   const auto head_steps = static_cast<double>(r.layers * r.heads);
   r.layer_time.assign(r.buckets.size(), std::vector<double>(static_cast<size_t>(r.layers), 0.0));
   double time = 0.0, density = 0.0, error = 0.0, sparse_density = 0.0;
@@ -21,7 +20,7 @@ void update_figures(const SearchInput& input, SearchResult& r) {
     double bucket_time = 0.0, bucket_density = 0.0, bucket_error = 0.0;
     for (int64_t l = 0; l < r.layers; ++l) {
       const std::span<const int32_t> row(&r.choice[b][static_cast<size_t>(l * r.heads)], static_cast<size_t>(r.heads));
-      const double t = layer_time(cost, row);
+      const double t = cost.layer_time(row);
       r.layer_time[b][static_cast<size_t>(l)] = t;
       bucket_time += t;
       for (int64_t h = 0; h < r.heads; ++h) {
@@ -59,7 +58,7 @@ SearchResult run_search(const SearchInput& input, const SearchOptions& options) 
   r.sampling_steps = input.meta.sampling_steps;
   r.buckets = make_buckets(input.meta, options.warmup_steps, options.buckets);
   r.errors = ErrorSummary(input, r.buckets, options.quantile);
-  if (!r.cost.measured()) r.notes.push_back(r.cost.note());
+  if (!r.cost.caveat().empty()) r.notes.push_back(r.cost.caveat());
   if (options.buckets > static_cast<int64_t>(r.buckets.size()))
     r.notes.push_back("--buckets " + std::to_string(options.buckets) + " reduced to " +
                       std::to_string(r.buckets.size()) + ": only that many profiled steps cover steps after warm-up");

@@ -1,5 +1,5 @@
-// Figures: prompt aggregation, measured group time, candidate rows and sorting, fused groups, head and plan
-// figures — each checked against the profile's own arrays.
+// Figures: prompt aggregation, candidate rows and sorting, pattern groups, head figures and plan errors — each
+// checked against the profile's own arrays, and every time against the search's cost model (the only pricing).
 #include "svdit/analyzer/metrics.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 
 #include "svdit/analyzer/plan_edit.h"
 #include "svdit/data/profile_reader.h"
+#include "svdit/search/cost_model.h"
 #include "test_support.h"
 
 using namespace svdit::analyzer;
@@ -19,15 +20,22 @@ namespace {
 
 class Sample : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { reader_ = new ProfileReader(ProfileReader::open(test::sample_profile())); }
+  static void SetUpTestSuite() {
+    reader_ = new ProfileReader(ProfileReader::open(test::sample_profile()));
+    cost_ = new svdit::search::CostModel(*cost_model_of(*reader_));
+  }
   static void TearDownTestSuite() {
+    delete cost_;
     delete reader_;
+    cost_ = nullptr;
     reader_ = nullptr;
   }
-  static ProfileView view() { return ProfileView::of(*reader_); }
+  static ProfileView view() { return ProfileView::of(*reader_, cost_); }
   static ProfileReader* reader_;
+  static svdit::search::CostModel* cost_;
 };
 ProfileReader* Sample::reader_ = nullptr;
+svdit::search::CostModel* Sample::cost_ = nullptr;
 
 TEST_F(Sample, AggregatesOverPrompts) {
   const ProfileView p = view();
@@ -52,31 +60,10 @@ TEST(Metrics, AnUnmeasuredPromptMakesTheAggregateUnknown) {
   EXPECT_DOUBLE_EQ(aggregate_recall(p, PromptAggregate::worst, 0, 0, 0, 0), 0.5);
 }
 
-TEST(Metrics, GroupTimeSplitsGroupsBeyondTheMeasuredSize) {
-  CostTable t;
-  t.num_candidates = 1;
-  t.max_group = 3;
-  t.us = {10, 18, 25};
-  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 1), 10);
-  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 3), 25);
-  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 4), 25 + 10);
-  EXPECT_DOUBLE_EQ(group_time_us(&t, 0, 8), 25 + 25 + 18);
-  EXPECT_TRUE(std::isnan(group_time_us(nullptr, 0, 1)));
-  EXPECT_TRUE(std::isnan(group_time_us(&t, 0, 0)));
-}
-
-TEST_F(Sample, CandidateIndexMatchesPatternsNotIds) {
-  const Plan plan = read_plan(test::sample_plan());
-  const CandidateIndex index(view(), plan);
-  // The sample plan numbers its patterns differently from the profile: match by pattern.
-  for (const PlanPattern& pp : plan.patterns) {
-    const auto c = index.candidate_of(pp.id);
-    ASSERT_TRUE(c.has_value()) << pp.id;
-    EXPECT_EQ(view().candidates[static_cast<size_t>(*c)].pattern, pp.pattern);
-  }
-  EXPECT_FALSE(index.candidate_of(1234).has_value());
-  EXPECT_EQ(index.dense_candidate(), find_candidate(view(), make_pattern({dense_component()})));
-  EXPECT_FALSE(find_candidate(view(), make_pattern({window_component(7)})).has_value());
+TEST_F(Sample, TheCostModelIsTheSearchs) {
+  ASSERT_NE(view().cost, nullptr);
+  EXPECT_TRUE(view().cost->measured());
+  EXPECT_EQ(view().cost->note(), svdit::search::CostModel(reader_->meta(), reader_->candidates(), &*reader_->cost()).note());
 }
 
 TEST_F(Sample, CandidateRowsCarryTheProfileFigures) {
@@ -89,7 +76,7 @@ TEST_F(Sample, CandidateRowsCarryTheProfileFigures) {
     EXPECT_EQ(rows[c].pattern, describe(p.candidates[c].pattern));
     EXPECT_EQ(rows[c].block_density, p.candidates[c].block_density);
     EXPECT_DOUBLE_EQ(rows[c].error, aggregate_error(p, PromptAggregate::worst, 2, 1, 4, static_cast<int64_t>(c)));
-    EXPECT_DOUBLE_EQ(rows[c].time_us, p.cost->time_us(static_cast<int64_t>(c), 1));
+    EXPECT_DOUBLE_EQ(rows[c].time_us, p.cost->head_time(4, static_cast<int64_t>(c)));
     EXPECT_EQ(rows[c].chosen, c == 3);
   }
 }
@@ -150,50 +137,44 @@ TEST_F(Sample, HeadFiguresCombinePlanAndProfile) {
   EXPECT_EQ(f.density, plan.find_pattern(0)->density);
   EXPECT_EQ(f.group_size, 2);
   EXPECT_DOUBLE_EQ(f.error, aggregate_error(p, PromptAggregate::worst, 1, 1, 0, c));
-  EXPECT_DOUBLE_EQ(f.time_alone_us, p.cost->time_us(c, 1));
-  EXPECT_DOUBLE_EQ(f.group_time_us, p.cost->time_us(c, 2));
+  EXPECT_DOUBLE_EQ(f.share_us, p.cost->head_time(0, c));
+  // The layer's time: one launch of its six heads, each on its plan pattern's candidate.
+  std::vector<int32_t> row;
+  for (int64_t h = 0; h < 6; ++h) row.push_back(static_cast<int32_t>(*index.candidate_of(*plan.pattern_for(4, 1, h))));
+  EXPECT_DOUBLE_EQ(f.layer_us, p.cost->layer_time(row));
+  EXPECT_DOUBLE_EQ(f.layer_us, layer_time_us(p, plan, index, 1, 1));
   // Profiled step 0 (sampler 0) runs dense: the dense candidate's figures, one group of all heads.
   const HeadFigures d = head_figures(p, plan, index, PromptAggregate::worst, 0, 1, 0);
   EXPECT_FALSE(d.pattern_id.has_value());
   EXPECT_EQ(d.candidate, index.dense_candidate());
   EXPECT_EQ(d.error, 0.0);
   EXPECT_EQ(d.group_size, 6);
+  EXPECT_DOUBLE_EQ(d.layer_us, p.cost->dense_layer_time()) << "a dense step runs the dense path";
 }
 
-TEST_F(Sample, PlanFiguresOfDenseAndSamplePlans) {
+TEST_F(Sample, PlanErrorsOfDenseAndSamplePlans) {
   const ProfileView p = view();
-  const Plan dense = make_dense_plan(p.meta, p.candidates, {});
-  const PlanFigures fd = plan_figures(p, dense, PromptAggregate::worst);
-  ASSERT_TRUE(fd.time_known);
-  const int64_t dc = *find_candidate(p, make_pattern({dense_component()}));
-  EXPECT_NEAR(fd.dense_time_us, 4 * p.cost->time_us(dc, 6), 1e-9);  // 4 layers, one launch of 6 heads each
-  EXPECT_DOUBLE_EQ(fd.time_us, fd.dense_time_us);
+  const PlanErrors fd = plan_errors(p, make_dense_plan(p.meta, p.candidates, {}), PromptAggregate::worst);
   EXPECT_EQ(fd.mean_error, 0.0);
-  EXPECT_DOUBLE_EQ(fd.speedup(), 1.0);
   EXPECT_EQ(fd.unknown_heads, 0);
 
-  // The sample plan, recomputed here by brute force over its fused groups.
+  // The sample plan, recomputed here head by head.
   const Plan plan = read_plan(test::sample_plan());
   const CandidateIndex index(p, plan);
-  double time = 0, err = 0, max_err = 0;
-  for (int64_t s = 0; s < 3; ++s) {
-    for (int64_t l = 0; l < 4; ++l) {
-      for (const FusedGroup& g : fused_groups(plan, p.meta.steps[static_cast<size_t>(s)], l)) {
-        const int64_t c = g.pattern_id ? *index.candidate_of(*g.pattern_id) : dc;
-        time += p.cost->time_us(c, static_cast<int64_t>(g.heads.size()));
-        for (int64_t h : g.heads) {
-          const double e = aggregate_error(p, PromptAggregate::worst, s, l, h, c);
-          err += e;
-          max_err = std::max(max_err, e);
-        }
+  const int64_t dc = *find_candidate(p, make_pattern({dense_component()}));
+  double err = 0, max_err = 0;
+  for (int64_t s = 0; s < 3; ++s)
+    for (int64_t l = 0; l < 4; ++l)
+      for (int64_t h = 0; h < 6; ++h) {
+        const auto id = plan.pattern_for(p.meta.steps[static_cast<size_t>(s)], l, h);
+        const int64_t c = id ? *index.candidate_of(*id) : dc;
+        const double e = aggregate_error(p, PromptAggregate::worst, s, l, h, c);
+        err += e;
+        max_err = std::max(max_err, e);
       }
-    }
-  }
-  const PlanFigures fs = plan_figures(p, plan, PromptAggregate::worst);
-  EXPECT_NEAR(fs.time_us, time / 3, 1e-9);
+  const PlanErrors fs = plan_errors(p, plan, PromptAggregate::worst);
   EXPECT_NEAR(fs.mean_error, err / (3 * 24), 1e-12);
   EXPECT_DOUBLE_EQ(fs.max_error, max_err);
-  EXPECT_GT(fs.speedup(), 1.0);
   EXPECT_GT(fs.mean_error, 0.0);
 }
 

@@ -112,16 +112,21 @@ std::vector<float> frame_values(const ProfileMeta& m, int64_t s, int64_t l, int6
 }
 
 CostTable small_cost() {
-  CostTable cost{.source = "cpu-wallclock",
+  CostTable cost{.source = "cpu-aten",
                  .device = "test cpu",
                  .repetitions = 5,
                  .num_candidates = kCandidates,
                  .max_group = 2,
+                 .group_sizes = {1, 2},
                  .us = {}};
   for (int64_t c = 0; c < kCandidates; ++c) {
-    for (int64_t g = 1; g <= 2; ++g)
-      cost.us.push_back(c == 1 ? 0.0 : 10.0 * static_cast<double>(c + 1) * std::pow(static_cast<double>(g), 0.8));
+    for (int64_t g = 1; g <= 2; ++g) {
+      cost.us.push_back(c == 1 ? 0.5 : 10.0 * static_cast<double>(c + 1) * std::pow(static_cast<double>(g), 0.8));
+      cost.permute_us.push_back(c == 2 ? 0.25 * static_cast<double>(g) : 0.0);
+    }
   }
+  cost.dense_layer_us = 35.0;
+  cost.skip_layer_us = 1.5;
   return cost;
 }
 
@@ -771,8 +776,8 @@ TEST_F(ProfileTest, RefusesVariableLengthStrings) {
 TEST_F(ProfileTest, RefusesAnUnknownVersion) {
   const fs::path path = dir_ / "p.h5";
   write_complete_profile(path);
-  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/", "version", 2); });
-  expect_refused(path, "/ attribute version", "expected 1, found 2");
+  edit_h5(path, [](hid_t file) { set_int_attribute(file, "/", "version", 3); });
+  expect_refused(path, "/ attribute version", "expected 1 or 2, found 3");
 }
 
 TEST_F(ProfileTest, RefusesAMissingDataset) {
@@ -1027,19 +1032,35 @@ TEST(SampleProfile, MatchesItsSpecificationAndIsPlausible) {
 
   ASSERT_TRUE(r.cost().has_value());
   const CostTable& cost = *r.cost();
+  EXPECT_EQ(cost.version, 2);
   EXPECT_EQ(cost.max_group, 6);
+  EXPECT_EQ(cost.group_sizes, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
   for (int64_t c = 0; c < cost.num_candidates; ++c) {
     for (int64_t g = 2; g <= cost.max_group; ++g) {
-      if (c == 1) {
-        EXPECT_EQ(cost.time_us(c, g), 0.0);  // skip computes nothing
-        continue;
-      }
       EXPECT_GT(cost.time_us(c, g), cost.time_us(c, g - 1));                       // more heads take longer …
-      EXPECT_LT(cost.time_us(c, g), cost.time_us(c, 1) * static_cast<double>(g));  // … but fusing them pays
+      EXPECT_LT(cost.time_us(c, g), cost.time_us(c, 1) * static_cast<double>(g));  // … and one launch is shared
+      if (c != 1) EXPECT_LT(cost.time_us(1, g), cost.time_us(c, g));               // skip's empty tiles are cheapest
     }
   }
   EXPECT_LT(cost.time_us(2, 1), cost.time_us(0, 1));  // a sparse window is cheaper than dense
+  EXPECT_GT(cost.dense_layer_us, 0.0);
   EXPECT_FALSE(r.kernel_records().empty());
+}
+
+TEST(ProfileReader, ReadsAVersionOneProfileWithItsGroupTable) {
+  // The bundled sample as version 1 wrote it: /cost/table of every group size 1..heads, skip launching nothing.
+  const ProfileReader r = ProfileReader::open(fs::path(SVDIT_SOURCE_DIR) / "tests" / "data" / "fixtures" /
+                                              "sample_profile_v1.h5");
+  ASSERT_TRUE(r.cost().has_value());
+  const CostTable& cost = *r.cost();
+  EXPECT_EQ(cost.version, 1);
+  EXPECT_EQ(cost.source, "cupti");
+  EXPECT_EQ(cost.max_group, 6);
+  EXPECT_TRUE(cost.group_sizes.empty());
+  EXPECT_EQ(cost.num_sizes(), 6);
+  EXPECT_TRUE(cost.permute_us.empty());
+  EXPECT_EQ(cost.time_us(1, 3), 0.0);  // version 1: skip launched nothing
+  EXPECT_GT(cost.time_us(0, 6), cost.time_us(0, 1));
 }
 
 TEST(Array5, AtChecksEveryIndex) {

@@ -1,4 +1,4 @@
-// measure_candidate_costs without CUPTI: the wall-clock fallback over the CPU reference (ctest label cpu).
+// measure_candidate_costs without CUPTI: the runtime's CPU path timed by the wall clock (ctest label cpu).
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -47,7 +47,7 @@ CostMeasurementOptions small_options() {
   return o;
 }
 
-TEST(CostMeasurementCpu, WallClockTableOfTheRightShape) {
+TEST(CostMeasurementCpu, TimesTheRuntimesCpuPathAtEachGroupSize) {
   const std::vector<BlockLayout> layouts = candidates();
   ASSERT_LT(layouts[1].block_density(), 0.3);
   ASSERT_TRUE(layouts[2].permuted());
@@ -58,30 +58,34 @@ TEST(CostMeasurementCpu, WallClockTableOfTheRightShape) {
     calls.emplace_back(done, total);
   });
   const data::CostTable& t = m.table;
-  EXPECT_EQ(t.source, "cpu-wallclock");
-  EXPECT_NE(t.device.find("CPU reference"), std::string::npos) << t.device;
+  EXPECT_EQ(t.source, "cpu-aten");
+  EXPECT_NE(t.device.find("runtime CPU path"), std::string::npos) << t.device;
   EXPECT_EQ(t.repetitions, 3);
   EXPECT_EQ(t.num_candidates, 4);
   EXPECT_EQ(t.max_group, 2);
+  EXPECT_EQ(t.group_sizes, (std::vector<int64_t>{1, 2}));
   ASSERT_EQ(t.us.size(), 8u);
-  ASSERT_EQ(calls.size(), 8u);
+  ASSERT_EQ(t.permute_us, std::vector<double>(8, 0.0)) << "the CPU path has no separate pre-pass";
+  ASSERT_EQ(calls.size(), 10u);  // 4 candidates x 2 sizes, then the all-dense and all-skip layers
   for (size_t i = 0; i < calls.size(); ++i) {
-    EXPECT_EQ(calls[i], std::make_pair(static_cast<int64_t>(i + 1), int64_t{8}));
+    EXPECT_EQ(calls[i], std::make_pair(static_cast<int64_t>(i + 1), int64_t{10}));
   }
-  for (const double us : t.us) EXPECT_TRUE(std::isfinite(us) && us >= 0.0) << us;
+  for (const double us : t.us) EXPECT_TRUE(std::isfinite(us) && us > 0.0) << us;
   for (int64_t g = 1; g <= 2; ++g) {
     SCOPED_TRACE("group size " + std::to_string(g));
-    EXPECT_EQ(t.time_us(3, g), 0.0) << "skip computes nothing";
-    EXPECT_GT(t.time_us(1, g), 0.0);
-    EXPECT_GT(t.time_us(2, g), 0.0);
+    EXPECT_LT(t.time_us(3, g), t.time_us(1, g)) << "skip's empty blocks cost less than a window";
     EXPECT_GT(t.time_us(0, g), 1.5 * t.time_us(1, g)) << "dense (density 1) vs window (density "
                                                       << layouts[1].block_density() << ")";
   }
+  EXPECT_GT(t.dense_layer_us, 0.0);
+  EXPECT_GT(t.skip_layer_us, 0.0);
+  EXPECT_LT(t.skip_layer_us, t.dense_layer_us);
 
-  // One synthesized record per timed call, in order: candidates 0–2 (skip has none), group sizes 1, 2, three each.
-  ASSERT_EQ(m.records.size(), 3u * 2u * 3u);
+  // One record per timed call, in order: every candidate (skip included), group sizes 1, 2, three each; then
+  // the dense and skip layers, no candidate's.
+  ASSERT_EQ(m.records.size(), 4u * 2u * 3u + 2u * 3u);
   size_t i = 0;
-  for (int32_t c = 0; c < 3; ++c) {
+  for (int32_t c = 0; c < 4; ++c) {
     for (int32_t g = 1; g <= 2; ++g) {
       std::vector<double> us;
       for (int rep = 0; rep < 3; ++rep, ++i) {
@@ -99,32 +103,38 @@ TEST(CostMeasurementCpu, WallClockTableOfTheRightShape) {
       EXPECT_DOUBLE_EQ(t.time_us(c, g), us[1]) << "the entry is the median of its records";
     }
   }
+  for (; i < m.records.size(); ++i) EXPECT_EQ(m.records[i].candidate, -1);
 }
 
-TEST(CostMeasurementCpu, MaxGroupZeroMeansAllHeads) {
+TEST(CostMeasurementCpu, DefaultGroupSizesSpanTheLayer) {
+  EXPECT_EQ(default_group_sizes(3), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(default_group_sizes(12), (std::vector<int64_t>{3, 6, 9, 12}));
+  EXPECT_EQ(default_group_sizes(40), (std::vector<int64_t>{10, 20, 30, 40}));
+  EXPECT_EQ(default_group_sizes(5), (std::vector<int64_t>{2, 3, 4, 5}));
   const std::vector<BlockLayout> layouts = {
       data::compile_pattern(data::make_pattern({data::window_component(64)}), kLayout)};
   CostMeasurementOptions o = small_options();
   o.heads = 2;
-  o.max_group = 0;
+  o.max_group = 0;  // every head
   o.repetitions = 1;
   o.warmup = 0;
   const CostMeasurement m = measure_candidate_costs(layouts, o);
   EXPECT_EQ(m.table.max_group, 2);
   EXPECT_EQ(m.table.us.size(), 2u);
-  EXPECT_EQ(m.records.size(), 2u);
+  EXPECT_EQ(m.records.size(), 2u + 2u);
+  o.group_sizes = {2};
+  EXPECT_EQ(measure_candidate_costs(layouts, o).table.group_sizes, (std::vector<int64_t>{2}));
 }
 
-TEST(CostMeasurementCpu, CudaRequestWithoutCuptiFallsBackToTheWallClock) {
+TEST(CostMeasurementCpu, CudaRequestWithoutCuptiTimesTheCpuPath) {
   if (cupti_available(at::Device(at::kCUDA, 0))) GTEST_SKIP() << "this machine measures with CUPTI";
   const std::vector<BlockLayout> layouts = {
       data::compile_pattern(data::make_pattern({data::skip_component()}), kLayout)};
   CostMeasurementOptions o = small_options();
   o.device = at::Device(at::kCUDA, 0);
   const CostMeasurement m = measure_candidate_costs(layouts, o);
-  EXPECT_EQ(m.table.source, "cpu-wallclock");
-  EXPECT_EQ(m.table.us, std::vector<double>(2, 0.0));
-  EXPECT_TRUE(m.records.empty());
+  EXPECT_EQ(m.table.source, "cpu-aten");
+  EXPECT_EQ(m.table.us.size(), 2u);
 }
 
 TEST(CostMeasurementCpu, RefusesBadOptions) {
@@ -151,6 +161,9 @@ TEST(CostMeasurementCpu, RefusesBadOptions) {
   o = small_options();
   o.warmup = -1;
   expect_refused(layouts, o, "warmup");
+  o = small_options();
+  o.group_sizes = {2, 1};
+  expect_refused(layouts, o, "group_sizes");
   std::vector<BlockLayout> mixed = layouts;
   mixed.push_back(data::compile_pattern(data::make_pattern({data::dense_component()}), TokenLayout{4, 16, 8, 0, 0, 64}));
   expect_refused(mixed, small_options(), "candidate 4");

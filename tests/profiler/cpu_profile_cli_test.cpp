@@ -41,7 +41,7 @@ TEST_F(ProfileCli, ProfileReadByH5pyAndSearched) {
   EXPECT_TRUE(reader.complete());
   EXPECT_EQ(reader.meta().prompts.size(), 2u);
   EXPECT_EQ(reader.meta().steps, (std::vector<int64_t>{0, 2}));
-  EXPECT_EQ(reader.cost()->source, "cpu-wallclock");
+  EXPECT_EQ(reader.cost()->source, "cpu-aten");
 
   const std::string script = std::string(SVDIT_SOURCE_DIR) + "/tests/scripts/read_profile_h5py.py";
   const CommandResult py = run_command("python3 " + script + " " + out);

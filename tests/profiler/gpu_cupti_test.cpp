@@ -247,6 +247,7 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
   o.heads = kHeads;
   o.head_dim = 128;
   o.max_group = 0;  // = heads
+  for (int64_t g = 1; g <= kHeads; ++g) o.group_sizes.push_back(g);  // every size, to check each entry
   o.repetitions = 5;
   o.warmup = 1;
   o.seed = 7;
@@ -263,10 +264,10 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
   EXPECT_EQ(t.num_candidates, 4);
   EXPECT_EQ(t.max_group, kHeads);
   ASSERT_EQ(t.us.size(), static_cast<size_t>(entries));
-  ASSERT_EQ(calls.size(), static_cast<size_t>(entries));
+  ASSERT_EQ(calls.size(), static_cast<size_t>(entries + 2));  // then the all-dense and all-skip layers
   for (size_t i = 0; i < calls.size(); ++i) {
     EXPECT_EQ(calls[i].first, static_cast<int64_t>(i + 1));
-    EXPECT_EQ(calls[i].second, entries);
+    EXPECT_EQ(calls[i].second, entries + 2);
   }
   std::printf("  %s, [1, %lld, g, 128] bf16, median of 5 launches, us\n", t.device.c_str(),
               static_cast<long long>(tl.seq_len()));
@@ -277,23 +278,32 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
   }
   for (int64_t g = 1; g <= kHeads; ++g) {
     SCOPED_TRACE("group size " + std::to_string(g));
-    EXPECT_EQ(t.time_us(3, g), 0.0) << "skip launches nothing";
+    EXPECT_GT(t.time_us(3, g), 0.0) << "skip's tiles run (and write zeros)";
+    EXPECT_LT(t.time_us(3, g), t.time_us(1, g));
+    EXPECT_EQ(t.permute_us[static_cast<size_t>(1 * kHeads + g - 1)], 0.0) << "an unpermuted layout has no pre-pass";
     EXPECT_GT(t.time_us(1, g), 0.0);
     EXPECT_GT(t.time_us(2, g), 0.0);
     EXPECT_GT(t.time_us(0, g), t.time_us(1, g)) << "dense (density 1) costs more than a window (density "
                                                 << layouts[1].block_density() << ")";
   }
   EXPECT_GT(t.time_us(0, kHeads), 4.0 * t.time_us(0, 1)) << "12 dense heads cost more than 4 times one";
+  EXPECT_GT(t.dense_layer_us, 0.0);
+  EXPECT_GT(t.skip_layer_us, 0.0);
+  EXPECT_LT(t.skip_layer_us, t.dense_layer_us);
 
-  // Records: every one tagged with a measured (candidate, group size), none for skip, in launch order, and each
-  // unpermuted entry's median recomputable from its records (one kernel per launch).
+  // Records: every candidate launch's tagged with a measured (candidate, group size), in launch order, and each
+  // unpermuted entry's median recomputable from its records (one kernel per launch); then the dense and skip
+  // layers' kernels, no candidate's.
   const bool hopper = hopper_backend();
   std::map<std::pair<int32_t, int32_t>, std::vector<double>> per_entry;
   for (size_t i = 0; i < m.records.size(); ++i) {
     const data::KernelRecord& r = m.records[i];
     SCOPED_TRACE("record " + std::to_string(i) + ": " + r.name);
-    ASSERT_GE(r.candidate, 0);
-    ASSERT_LE(r.candidate, 2) << "skip has no records";
+    if (r.candidate < 0) {
+      EXPECT_EQ(r.group_size, 0);
+      continue;
+    }
+    ASSERT_LE(r.candidate, 3);
     ASSERT_GE(r.group_size, 1);
     ASSERT_LE(r.group_size, kHeads);
     EXPECT_EQ(r.grid_y, r.group_size);
@@ -303,13 +313,15 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
     }
     per_entry[{r.candidate, r.group_size}].push_back(static_cast<double>(r.end_ns - r.start_ns) / 1e3);
   }
-  EXPECT_EQ(per_entry.size(), static_cast<size_t>(3 * kHeads));
+  EXPECT_EQ(per_entry.size(), static_cast<size_t>(4 * kHeads));
   for (const auto& [entry, us] : per_entry) {
     const auto [c, g] = entry;
     const size_t kernels_per_launch = (c == 2 && hopper) ? 2 : 1;  // the temporal layout's permute pre-pass
     EXPECT_EQ(us.size(), 5 * kernels_per_launch) << "candidate " << c << ", group " << g;
     if (kernels_per_launch == 1) {
       EXPECT_DOUBLE_EQ(t.time_us(c, g), median(us)) << "candidate " << c << ", group " << g;
+    } else {
+      EXPECT_GT(t.permute_us[static_cast<size_t>(c * kHeads + g - 1)], 0.0) << "the pre-pass is timed apart";
     }
   }
 }

@@ -134,7 +134,8 @@ TEST(SparsePlan, SparseHeadsComputeTheirPatternAndSkipHeadsAreZero) {
   // Layer 0: window + temporal; layer 1: stripe+window + skip.
   SparsePlanAttention backend(plan_with(patterns, {0, 1, 2, 3}), small_config(), layout, "mixed.json");
   EXPECT_EQ(backend.layer_plan(0, 0).mode, SparsePlanAttention::LayerMode::sparse);
-  EXPECT_EQ(backend.layer_plan(0, 1).heads_by_pattern.size(), 2u);
+  ASSERT_EQ(backend.layer_plan(0, 1).layouts.size(), 2u);  // one launch, each head with its own layout
+  EXPECT_TRUE(backend.layer_plan(0, 1).layouts[1]->skip);
   EXPECT_LT(backend.step_block_density(0), 1.0);
 
   const WanModel model = test::small_model();

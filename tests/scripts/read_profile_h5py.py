@@ -33,7 +33,8 @@ def main():
         a = f.attrs
         text = lambda v: v.decode("utf-8")  # string attributes are fixed-length UTF-8: numpy.bytes_ in h5py
         check(text(a["format"]) == "svdit-profile", "format attribute")
-        check(a["version"] == 1, "version attribute")
+        version = int(a["version"])
+        check(version in (1, 2), "version attribute")
         check(a["complete"] == 1, "complete attribute")
         sample = text(a["model"]) == "svdit-sample"  # the bundled sample: its exact contents are known
         check(a["synthetic"] == (1 if sample else 0), "synthetic attribute")
@@ -122,13 +123,24 @@ def main():
 
         # /cost.
         c = f["cost"].attrs
-        check(text(c["source"]) in ("cupti", "cpu-wallclock"), "cost source")
+        check(text(c["source"]) in (("cupti", "cpu-wallclock") if version == 1 else ("cupti", "cpu-aten")), "cost source")
         check(int(c["repetitions"]) >= 1 and text(c["device"]) != "", "cost repetitions/device")
         table = f["cost/table"][:]
         check(f["cost/table"].dtype == np.float64, "cost table dtype")
         check(table.shape[0] == n_cand and 1 <= table.shape[1] <= heads, "cost table shape")
         check(bool(np.all(np.isfinite(table) & (table >= 0))), "cost values")
-        check(bool(np.all(table[skip] == 0)), "skip costs nothing")
+        if version == 1:
+            check(bool(np.all(table[skip] == 0)), "skip costs nothing (version 1: nothing launched)")
+            sizes = np.arange(1, table.shape[1] + 1)
+        else:
+            sizes = f["cost/group_sizes"][:]
+            check(sizes.dtype == np.int64 and len(sizes) == table.shape[1], "cost group sizes")
+            check(bool(np.all(np.diff(sizes) > 0)) and sizes[0] >= 1 and sizes[-1] <= heads, "group sizes ascend")
+            permute = f["cost/permute"][:]
+            check(permute.shape == table.shape and bool(np.all((permute >= 0) & (permute <= table))), "pre-pass part")
+            layers = f["cost/layer_us"][:]
+            check(layers.shape == (2,) and layers[0] > 0 and layers[1] >= 0, "all-dense and all-skip layer times")
+            check(bool(np.all(table[skip] < table[dense])), "skip's empty tiles cost less than dense")
         check(bool(np.all(table[dense] > table[windows[0]])) or not sample, "dense costs more than the narrowest window")
         kernels = f["cost/kernels"]
         fields = ["name", "start_ns", "end_ns", "grid_x", "grid_y", "grid_z", "block_x", "block_y", "block_z",
@@ -139,7 +151,7 @@ def main():
         check(all(n.decode("utf-8") for n in records["name"]), "kernel names")
         check(bool(np.all(records["end_ns"] >= records["start_ns"])), "kernel records end after they start")
         check(bool(np.all((records["candidate"] >= -1) & (records["candidate"] < n_cand))), "record candidates")
-        check(bool(np.all((records["group_size"] >= 0) & (records["group_size"] <= table.shape[1]))), "group sizes")
+        check(bool(np.all((records["group_size"] >= 0) & (records["group_size"] <= sizes[-1]))), "group sizes")
 
     # The docs' own example must run (from the repository root, where its relative path points).
     text = open(docs, encoding="utf-8").read()

@@ -140,7 +140,7 @@ std::vector<data::ProfileCandidate> small_candidates(const data::TokenLayout& la
   return out;
 }
 
-enum class Cost { cpu_wallclock, none };
+enum class Cost { cpu_aten, none };
 
 // Writes every error and map; `missing_slice` leaves (prompt 1, step 1, layer 0) unwritten. Returns the file to
 // read: the finished target, or the partial file when the profile is not finished.
@@ -167,33 +167,59 @@ fs::path write_profile(const std::string& name, Cost cost, bool missing_slice) {
     for (int64_t l = 0; l < 2; ++l)
       for (int64_t h = 0; h < 3; ++h) w.write_maps(s, l, h, pooled, frames);
   if (cost == Cost::none) return data::ProfileWriter::partial_path(target);  // never finished: no cost table
-  data::CostTable table{.source = "cpu-wallclock", .device = "test cpu", .repetitions = 3, .num_candidates = 3,
+  data::CostTable table{.source = "cpu-aten", .device = "test cpu", .repetitions = 3, .num_candidates = 3,
                         .max_group = 3, .us = {}};
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t gs = 1; gs <= 3; ++gs) table.us.push_back(1000.0 * static_cast<double>(c + gs));
+  table.dense_layer_us = 2500.0;
+  table.skip_layer_us = 10.0;
   w.write_cost(table, {});
   if (missing_slice) return data::ProfileWriter::partial_path(target);
   w.finish();
   return target;
 }
 
-TEST(SearchCli, WithoutAGpuCostTableFallsBackToDensityAndSaysSo) {
-  for (const Cost cost : {Cost::cpu_wallclock, Cost::none}) {
-    const fs::path profile = write_profile(cost == Cost::none ? "nocost.h5" : "cpucost.h5", cost, false);
-    const fs::path plan_path = temp_dir() / "fallback_plan.json";
-    const Result r = run("search " + profile.string() + " --out " + plan_path.string());
-    ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_TRUE(contains(r.output, cost == Cost::none ? "no cost table" : "measured by cpu-wallclock")) << r.output;
-    EXPECT_TRUE(contains(r.output, "dense-head")) << r.output;
-    const data::Plan plan = data::read_plan(plan_path);
-    EXPECT_EQ(plan.provenance["cost_model"]["source"], "density-proportional");
-    EXPECT_EQ(plan.provenance["profile"]["complete"], cost != Cost::none);
-    EXPECT_EQ(run("inspect " + plan_path.string()).status, 0);
-  }
+TEST(SearchCli, WithoutACostTableFallsBackToDensityAndSaysSo) {
+  const fs::path profile = write_profile("nocost.h5", Cost::none, false);
+  const fs::path plan_path = temp_dir() / "fallback_plan.json";
+  const Result r = run("search " + profile.string() + " --out " + plan_path.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "no cost table")) << r.output;
+  EXPECT_TRUE(contains(r.output, "dense-head")) << r.output;
+  const data::Plan plan = data::read_plan(plan_path);
+  EXPECT_EQ(plan.provenance["cost_model"]["source"], "density-proportional");
+  EXPECT_TRUE(plan.provenance["cost_model"]["device"].is_null());
+  EXPECT_EQ(plan.provenance["profile"]["complete"], false);
+  EXPECT_EQ(run("inspect " + plan_path.string()).status, 0);
+}
+
+TEST(SearchCli, ACpuPathTableIsUsedForCpuPlansAndNamesTheDevice) {
+  const fs::path profile = write_profile("cpucost.h5", Cost::cpu_aten, false);
+  const fs::path plan_path = temp_dir() / "cpu_plan.json";
+  const Result r = run("search " + profile.string() + " --out " + plan_path.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "dense-head")) << r.output;
+  const data::Plan plan = data::read_plan(plan_path);
+  EXPECT_EQ(plan.provenance["cost_model"]["source"], "cpu-aten");
+  EXPECT_EQ(plan.provenance["cost_model"]["unit"], "us");
+  EXPECT_EQ(plan.provenance["cost_model"]["device"], "test cpu");
+  EXPECT_EQ(plan.provenance["predicted"]["dense_attention_time"].get<double>(), 6 * 2 * 2500.0);
+}
+
+TEST(SearchCli, AVersionOneProfileIsPricedByConversionWithANote) {
+  const fs::path v1 = fs::path(SVDIT_SOURCE_DIR) / "tests" / "data" / "fixtures" / "sample_profile_v1.h5";
+  const fs::path plan_path = temp_dir() / "v1_plan.json";
+  const Result r = run("search " + v1.string() + " --out " + plan_path.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "version-1")) << r.output;
+  const data::Plan plan = data::read_plan(plan_path);
+  EXPECT_EQ(plan.provenance["cost_model"]["source"], "cupti");
+  ASSERT_TRUE(plan.provenance.contains("notes"));
+  EXPECT_TRUE(contains(plan.provenance["notes"].dump(), "version-1")) << plan.provenance.dump();
 }
 
 TEST(SearchCli, MissingMeasurementsAreRefusedNamingTheEntry) {
-  const fs::path profile = write_profile("missing.h5", Cost::cpu_wallclock, true);
+  const fs::path profile = write_profile("missing.h5", Cost::cpu_aten, true);
   const Result r = run("search " + profile.string() + " --out " + (temp_dir() / "never.json").string());
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "/error")) << r.output;

@@ -83,7 +83,7 @@ TEST(InputValidation, CostTableOfTheWrongShapeIsRefused) {
     SearchInput in = good();
     in.cost->max_group = in.meta.heads + 1;
     in.cost->us.resize(static_cast<size_t>(in.cost->num_candidates * in.cost->max_group), 1.0);
-    EXPECT_TRUE(contains(format_error(in), "max_group"));
+    EXPECT_TRUE(contains(format_error(in), "largest group size"));
   }
   {
     SearchInput in = good();

@@ -64,12 +64,45 @@ class InputBuilder {
     return *this;
   }
 
+  // A measured table: f(c, g) for every group size 1..max_group. A version-2 table ("cupti", "cpu-aten") also
+  // needs the all-dense and all-skip layer times; by default the all-dense layer is f(dense, g) scaled to every
+  // head, and the all-skip layer 0. "cpu-wallclock" makes a version-1 table (the only version that source exists in).
   InputBuilder& cost(const CostFunction& f, int64_t max_group, std::string source = "cupti") {
-    data::CostTable t{.source = std::move(source), .device = "test device", .repetitions = 1,
+    data::CostTable t{.version = source == "cpu-wallclock" ? 1 : 2, .source = std::move(source),
+                      .device = "test device", .repetitions = 1,
                       .num_candidates = static_cast<int64_t>(input_.candidates.size()), .max_group = max_group,
-                      .us = {}};
+                      .group_sizes = {}, .us = {}};
     for (int64_t c = 0; c < t.num_candidates; ++c)
       for (int64_t g = 1; g <= max_group; ++g) t.us.push_back(f(c, g));
+    for (size_t c = 0; c < input_.candidates.size(); ++c)
+      if (input_.candidates[c].pattern.is_dense()) {
+        t.dense_layer_us = f(static_cast<int64_t>(c), max_group) * static_cast<double>(input_.meta.heads) /
+                           static_cast<double>(max_group);
+        break;
+      }
+    input_.cost = std::move(t);
+    return *this;
+  }
+
+  // A version-2 table that the launch model fits exactly: one launch of g heads of c takes
+  // last[c] + g·head[c] (+ permute_launch + g·permute_head for a permuted c, of which that part is the pre-pass),
+  // measured at `sizes`.
+  InputBuilder& launch_cost(const std::vector<double>& head, const std::vector<double>& last, double dense_layer,
+                            double skip_layer, std::vector<int64_t> sizes, double permute_launch = 0.0,
+                            double permute_head = 0.0, const std::vector<bool>& permuted = {}) {
+    data::CostTable t{.version = 2, .source = "cupti", .device = "test device", .repetitions = 1,
+                      .num_candidates = static_cast<int64_t>(input_.candidates.size()), .max_group = sizes.back(),
+                      .group_sizes = sizes, .us = {}};
+    for (size_t c = 0; c < input_.candidates.size(); ++c)
+      for (const int64_t g : sizes) {
+        const auto n = static_cast<double>(g);
+        const bool perm = c < permuted.size() && permuted[c];
+        const double pre = perm ? permute_launch + n * permute_head : 0.0;
+        t.us.push_back(last[c] + n * head[c] + pre);
+        t.permute_us.push_back(pre);
+      }
+    t.dense_layer_us = dense_layer;
+    t.skip_layer_us = skip_layer;
     input_.cost = std::move(t);
     return *this;
   }
@@ -96,7 +129,7 @@ class Random {
 };
 
 // A random but profile-like input: candidates dense, skip, and `sparse` windows of rising density; error falls with
-// density and varies by head, prompt and step; cost = overhead + density x g^0.85 (sublinear, so fusion pays).
+// density and varies by head, prompt and step; cost = a launch of g heads takes 3 + g x (1 + 50 x density) us.
 inline SearchInput random_input(uint64_t seed, int64_t layers, int64_t heads, std::vector<int64_t> steps,
                                 int64_t sampling_steps, int64_t prompts, int64_t sparse = 5) {
   InputBuilder b(layers, heads, std::move(steps), sampling_steps, prompts);
@@ -114,7 +147,7 @@ inline SearchInput random_input(uint64_t seed, int64_t layers, int64_t heads, st
     return static_cast<float>(head_scale[static_cast<size_t>(l * heads + h)] * (1.0 - density) * (0.5 + random.uniform()));
   });
   b.cost([&](int64_t c, int64_t g) {
-    return c == 1 ? 0.0 : 3.0 + 50.0 * shape.candidates[static_cast<size_t>(c)].block_density * std::pow(static_cast<double>(g), 0.85);
+    return 3.0 + static_cast<double>(g) * (1.0 + 50.0 * shape.candidates[static_cast<size_t>(c)].block_density);
   }, heads);
   return b.build();
 }

@@ -21,6 +21,7 @@ std::unique_ptr<Document> Document::open(const std::filesystem::path& profile, s
 
 Document::Document(data::ProfileReader reader, size_t map_budget_bytes)
     : reader_(std::move(reader)),
+      cost_(cost_model_of(reader_)),
       maps_(
           [this](const MapKey& k) {
             HeadMaps m;

@@ -9,9 +9,15 @@
 
 namespace svdit::analyzer {
 
-ProfileView ProfileView::of(const data::ProfileReader& reader) {
-  return ProfileView{reader.meta(), reader.candidates(), reader.error(), reader.recall(),
-                     reader.cost() ? &*reader.cost() : nullptr};
+ProfileView ProfileView::of(const data::ProfileReader& reader, const search::CostModel* cost) {
+  return ProfileView{reader.meta(), reader.candidates(), reader.error(), reader.recall(), cost};
+}
+
+std::optional<search::CostModel> cost_model_of(const data::ProfileReader& reader) {
+  const auto& cands = reader.candidates();
+  if (std::none_of(cands.begin(), cands.end(), [](const data::ProfileCandidate& c) { return c.pattern.is_dense(); }))
+    return std::nullopt;
+  return search::CostModel(reader.meta(), cands, reader.cost() ? &*reader.cost() : nullptr);
 }
 
 const char* to_string(PromptAggregate a) { return a == PromptAggregate::worst ? "worst prompt" : "mean of prompts"; }
@@ -49,15 +55,6 @@ double aggregate_error(const ProfileView& p, PromptAggregate a, int64_t step, in
 double aggregate_recall(const ProfileView& p, PromptAggregate a, int64_t step, int64_t layer, int64_t head,
                         int64_t candidate) {
   return aggregate(p.recall, a, false, step, layer, head, candidate);
-}
-
-double group_time_us(const data::CostTable* cost, int64_t candidate, int64_t group_size) {
-  if (cost == nullptr || group_size <= 0 || cost->max_group <= 0) return kNaN;
-  const int64_t full = group_size / cost->max_group;
-  const int64_t rest = group_size % cost->max_group;
-  double us = static_cast<double>(full) * cost->time_us(candidate, cost->max_group);
-  if (rest > 0) us += cost->time_us(candidate, rest);
-  return us;
 }
 
 std::optional<int64_t> find_candidate(const ProfileView& profile, const data::Pattern& pattern) {
@@ -116,7 +113,7 @@ std::vector<CandidateRow> candidate_rows(const ProfileView& p, PromptAggregate a
     row.token_density = cand.token_density;
     row.error = aggregate_error(p, a, step, layer, head, c);
     row.recall = aggregate_recall(p, a, step, layer, head, c);
-    row.time_us = group_time_us(p.cost, c, 1);
+    row.time_us = p.cost && p.cost->measured() ? p.cost->head_time(head, c) : kNaN;
     row.chosen = chosen_candidate && *chosen_candidate == c;
     rows.push_back(std::move(row));
   }
@@ -189,50 +186,50 @@ HeadFigures head_figures(const ProfileView& p, const data::Plan& plan, const Can
   if (f.candidate) {
     f.error = aggregate_error(p, a, step, layer, head, *f.candidate);
     f.recall = aggregate_recall(p, a, step, layer, head, *f.candidate);
-    f.time_alone_us = group_time_us(p.cost, *f.candidate, 1);
-    f.group_time_us = group_time_us(p.cost, *f.candidate, f.group_size);
+    if (p.cost && p.cost->measured()) f.share_us = p.cost->head_time(head, *f.candidate);
   }
+  f.layer_us = layer_time_us(p, plan, index, step, layer);
   return f;
 }
 
-PlanFigures plan_figures(const ProfileView& p, const data::Plan& plan, PromptAggregate a) {
-  PlanFigures out;
+double layer_time_us(const ProfileView& p, const data::Plan& plan, const CandidateIndex& index, int64_t step,
+                     int64_t layer) {
+  if (p.cost == nullptr || !p.cost->measured()) return kNaN;
+  const int64_t sampler_step = p.meta.steps.at(static_cast<size_t>(step));
+  std::vector<int32_t> row(static_cast<size_t>(p.meta.heads));
+  for (int64_t h = 0; h < p.meta.heads; ++h) {
+    const std::optional<int32_t> id = plan.pattern_for(sampler_step, layer, h);
+    const std::optional<int64_t> c = id ? index.candidate_of(*id) : index.dense_candidate();
+    if (!c) return kNaN;
+    row[static_cast<size_t>(h)] = static_cast<int32_t>(*c);
+  }
+  return p.cost->layer_time(row);
+}
+
+PlanErrors plan_errors(const ProfileView& p, const data::Plan& plan, PromptAggregate a) {
+  PlanErrors out;
   const CandidateIndex index(p, plan);
   const auto dense = index.dense_candidate();
-  out.time_known = p.cost != nullptr && dense.has_value();
-  const int64_t steps = p.meta.num_steps();
   double error_sum = 0;
   int64_t error_count = 0;
-  for (int64_t s = 0; s < steps; ++s) {
+  for (int64_t s = 0; s < p.meta.num_steps(); ++s) {
     const int64_t sampler_step = p.meta.steps[static_cast<size_t>(s)];
     for (int64_t l = 0; l < p.meta.layers; ++l) {
-      if (out.time_known) out.dense_time_us += group_time_us(p.cost, *dense, p.meta.heads);
-      for (const FusedGroup& g : fused_groups(plan, sampler_step, l)) {
-        const std::optional<int64_t> c = g.pattern_id ? index.candidate_of(*g.pattern_id) : dense;
-        if (!c) {
-          out.unknown_heads += static_cast<int64_t>(g.heads.size());
+      for (int64_t h = 0; h < p.meta.heads; ++h) {
+        const std::optional<int32_t> id = plan.pattern_for(sampler_step, l, h);
+        const std::optional<int64_t> c = id ? index.candidate_of(*id) : dense;
+        const double e = c ? aggregate_error(p, a, s, l, h, *c) : kNaN;
+        if (std::isnan(e)) {
+          ++out.unknown_heads;
           continue;
         }
-        if (out.time_known) out.time_us += group_time_us(p.cost, *c, static_cast<int64_t>(g.heads.size()));
-        for (int64_t h : g.heads) {
-          const double e = aggregate_error(p, a, s, l, h, *c);
-          if (std::isnan(e)) {
-            ++out.unknown_heads;
-            continue;
-          }
-          error_sum += e;
-          out.max_error = std::max(out.max_error, e);
-          ++error_count;
-        }
+        error_sum += e;
+        out.max_error = std::max(out.max_error, e);
+        ++error_count;
       }
     }
   }
-  if (steps > 0) {
-    out.time_us /= static_cast<double>(steps);
-    out.dense_time_us /= static_cast<double>(steps);
-  }
   out.mean_error = error_count > 0 ? error_sum / static_cast<double>(error_count) : 0.0;
-  if (!out.time_known) out.time_us = out.dense_time_us = kNaN;
   return out;
 }
 

@@ -55,7 +55,7 @@ Rgba8 pixel(const Image& img, double x, double y) {
 }
 
 void check_grid(const Image& img, const json& g, const data::ProfileReader& profile, const data::Plan& plan) {
-  const ProfileView view = ProfileView::of(profile);
+  const ProfileView view = ProfileView::of(profile, nullptr);  // colours only: no times needed
   const CandidateIndex index(view, plan);
   const auto step = g.at("sampler_step").get<int64_t>();
   const double x = g.at("x"), y = g.at("y"), cell = g.at("cell"), gap = g.at("gap");

@@ -58,18 +58,29 @@ struct ProfileCandidate {
 void validate(const std::vector<ProfileCandidate>& candidates, const TokenLayout& layout,
               const std::string& source = "<memory>");
 
-// Measured cost of each candidate's kernel at the profiled shape, for each number of heads fused in one
-// launch (docs/SEARCH.md "Cost model and fusion": the layer's time is the sum over fused groups of the time of a
-// group of that size).
+// Measured cost of each candidate's kernel at the profiled shape (docs/FORMATS.md "/cost"): the time of one launch
+// of the runtime's sparse attention computing `g` heads of the candidate, for the measured group sizes g, and (v2)
+// the time of the two layer paths that launch no sparse kernel. svdit::search::CostModel fits the launch model the
+// search prices with (docs/SEARCH.md "Cost model") from these measurements.
 struct CostTable {
-  std::string source;       // "cupti" (GPU kernel time) or "cpu-wallclock" (CPU reference, for testing)
-  std::string device;       // e.g. "NVIDIA H100 80GB HBM3"
+  int64_t version = 2;      // layout of /cost: 2 (written by this svdit) or 1 (read from a version-1 profile)
+  std::string source;       // "cupti" (GPU kernel time), "cpu-aten" (v2: the runtime's CPU path, wall clock) or
+                            // "cpu-wallclock" (v1 only: the fp64 CPU reference)
+  std::string device;       // e.g. "NVIDIA H200" or "<cpu model> (runtime CPU path, N threads)"
   int64_t repetitions = 0;  // timed launches per entry; the entry is their median
   int64_t num_candidates = 0;
-  int64_t max_group = 0;   // group sizes 1 … max_group were measured (max_group ≤ heads)
-  std::vector<double> us;  // [candidate, group_size - 1] median time in µs of one launch of group_size heads
+  int64_t max_group = 0;               // the largest measured group size (≤ heads)
+  std::vector<int64_t> group_sizes;    // measured group sizes, strictly ascending in 1..max_group; empty = every
+                                       // size 1..max_group (a version-1 table)
+  std::vector<double> us;              // [candidate, size index] median µs of one launch of that many heads (all
+                                       // its kernels: a permuted layout's pre-pass, then the attention kernel)
+  std::vector<double> permute_us;      // [candidate, size index] the pre-pass part of `us` (v2; empty = unknown)
+  double dense_layer_us = 0;           // v2: one layer of every head dense on the runtime's dense path (SDPA)
+  double skip_layer_us = 0;            // v2: one layer of every head skip (the runtime writes zeros)
 
-  size_t index(int64_t candidate, int64_t group_size) const;  // throws std::out_of_range
+  int64_t num_sizes() const { return group_sizes.empty() ? max_group : static_cast<int64_t>(group_sizes.size()); }
+  int64_t group_size_at(int64_t i) const { return group_sizes.empty() ? i + 1 : group_sizes.at(static_cast<size_t>(i)); }
+  size_t index(int64_t candidate, int64_t group_size) const;  // throws std::out_of_range for an unmeasured size
   double time_us(int64_t candidate, int64_t group_size) const { return us[index(candidate, group_size)]; }
   double& time_us(int64_t candidate, int64_t group_size) { return us[index(candidate, group_size)]; }
   bool operator==(const CostTable&) const = default;

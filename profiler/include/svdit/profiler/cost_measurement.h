@@ -1,14 +1,14 @@
 #pragma once
-// The hardware-cost half of a profile (docs/PROFILER.md): the time of each candidate's kernel at the profiled shape,
-// for every number of heads fused into one launch (1 … max_group), as /cost/table and /cost/kernels store it.
+// The hardware-cost half of a profile (docs/PROFILER.md "Kernel cost"): the measurements behind the search's
+// one-launch cost model (docs/SEARCH.md "Cost model"), as /cost stores them (docs/FORMATS.md): for every candidate
+// and group size g, one launch of the runtime's sparse attention on g heads of that layout at the profiled shape;
+// and the two layer paths that launch no sparse kernel (every head dense: the dense path; every head skip: zeros).
 //
-// On a CUDA device (a build with the kernels and CUPTI): every candidate layout is launched through the same
-// block-sparse kernel the runtime uses, on random q/k/v of the profiled shape, `repetitions` times per group size
-// after a warm-up; the CUPTI Activity API records every kernel; a launch's time is the sum of the durations of all
-// its kernels (a permuted layout's permute pre-pass and the attention kernel), and the table entry is the median over
-// the launches (CostTable::source = "cupti"; docs/PROFILER.md "Kernel cost"). Without a device, or in a build without
-// CUPTI, each launch of the CPU path is timed by the wall clock instead (source = "cpu-wallclock") — good for
-// tests and for a relative picture on the CPU, not for GPU plans.
+// On a CUDA device (a build with the kernels and CUPTI) the CUPTI Activity API records every kernel; a launch's
+// time is the sum of the durations of its kernels (a permuted layout's pre-pass, then the attention kernel), the
+// pre-pass part kept apart, and the table entry is the median over `repetitions` launches (source "cupti").
+// Without a device, or in a build without CUPTI, the same calls run on CPU tensors — the runtime's CPU path, ATen
+// GEMMs per block — timed by the wall clock (source "cpu-aten"), which is what prices a plan run on the CPU.
 
 #include <cstdint>
 #include <functional>
@@ -27,7 +27,8 @@ struct CostMeasurementOptions {
   int64_t batch = 1;
   int64_t heads = 0;         // heads of the model's layer
   int64_t head_dim = 0;
-  int64_t max_group = 0;     // group sizes 1 … max_group are measured; 0 means `heads`
+  int64_t max_group = 0;     // the largest group measured; 0 means `heads`
+  std::vector<int64_t> group_sizes;  // the sizes measured; empty: default_group_sizes(max_group)
   int64_t repetitions = 10;  // timed launches per (candidate, group size); the table holds their median
   int64_t warmup = 2;        // untimed launches first
   uint64_t seed = 0;         // of the random q, k, v
@@ -37,6 +38,11 @@ struct CostMeasurement {
   data::CostTable table;
   std::vector<data::KernelRecord> records;  // every kernel launched while timing, in launch order
 };
+
+// The group sizes measured by default: every size when max_group ≤ 4, else ⌈max_group·k/4⌉ for k = 1 … 4 — the
+// model is fitted where a layer's launch runs (all its heads), with enough spread to separate the per-head share
+// from the fixed part.
+std::vector<int64_t> default_group_sizes(int64_t max_group);
 
 // True when this build and machine measure with CUPTI on `device` (a CUDA device, kernels and CUPTI built in).
 bool cupti_available(at::Device device);

@@ -46,12 +46,12 @@ struct ProfileSessionOptions {
   std::optional<std::vector<data::ProfileCandidate>> candidates;
   int64_t top_k_blocks = 0;  // 0: default_top_k_blocks(layout)
   MeasureOptions measure;
-  // Cost: "auto" (CUPTI on a CUDA device when available, else CPU wall clock), "cupti" (refuse otherwise),
-  // "cpu-wallclock" (time the CPU reference whatever the device).
+  // Cost: "auto" (CUPTI on a CUDA device when available, else the runtime's CPU path by wall clock), "cupti"
+  // (refuse otherwise), "cpu" (the runtime's CPU path whatever the device; "cpu-wallclock" is its old name).
   std::string cost = "auto";
   int64_t cost_repetitions = 10;
   int64_t cost_warmup = 2;
-  int64_t max_group = 0;  // 0: every head count 1 … heads
+  int64_t max_group = 0;  // the most heads per timed launch (default_group_sizes); 0: every head
   uint64_t seed = 0;      // of the cost table's random q, k, v
   bool quiet = false;
   std::FILE* log = stderr;

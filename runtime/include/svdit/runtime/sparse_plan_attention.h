@@ -3,7 +3,8 @@
 //
 // On construction the plan is checked against the model and the token layout (check_plan_matches: the message
 // names every mismatching field with both values), and every pattern the schedule uses is compiled to its block
-// layout exactly once. Per (schedule entry, layer) the heads are grouped by pattern:
+// layout exactly once. Per (schedule entry, layer) the layer runs one of three ways (svdit::search::CostModel
+// prices exactly these, docs/SEARCH.md "Cost model"):
 //   - every head dense (or the step runs dense)  → the dense backend, so an all-dense plan computes exactly what
 //     no plan computes;
 //   - every head skip                            → zeros;
@@ -44,7 +45,6 @@ class SparsePlanAttention final : public AttentionBackend {
   enum class LayerMode { dense, skip, sparse };
   struct LayerPlan {
     LayerMode mode = LayerMode::dense;
-    std::map<int32_t, std::vector<int64_t>> heads_by_pattern;  // pattern id → heads (empty when the step is dense)
     std::vector<const data::BlockLayout*> layouts;             // [H], for mode sparse
     double block_density = 1.0;                                // computed blocks / all blocks, over the heads
   };

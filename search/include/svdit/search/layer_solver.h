@@ -1,21 +1,18 @@
 #pragma once
-// The fusion-aware assignment of one layer's heads to candidates, shared by the error-bound and time-budget
-// objectives (docs/SEARCH.md "The layer solver"). It minimises
+// The assignment of one layer's heads to candidates, shared by the error-bound and time-budget objectives
+// (docs/SEARCH.md "The layer solver"). It minimises
 //
-//     Σ_h primary[h][c_h]  +  time_weight · Σ_c group_time(c, n_c)         n_c = heads assigned to c
+//     Σ_h primary[h][c_h]  +  time_weight · layer_time(c_0 … c_{H-1})        (CostModel::layer_time)
 //
 // and, among assignments of equal value, Σ_h secondary[h][c_h]. primary = +∞ forbids a candidate for a head.
 // error-bound: primary = 0 where the error is ≤ ε (else +∞), time_weight = 1, secondary = error.
-// time-budget: primary = error, time_weight = the Lagrange multiplier μ, secondary = 0.
+// time-budget: primary = error, time_weight = the Lagrange multiplier μ, secondary = the head's time.
 //
-// Because a group's time is not the sum of its heads' times (one launch of g heads usually costs less than g
-// launches), the best candidate for a head depends on what the other heads of the layer run; the problem is a
-// small concave-cost assignment, hard in general. The solver starts from every head's best candidate on its own
-// and improves by local search until no move helps: (1) move one head to another candidate; (2) gather onto a
-// candidate c the best-gaining prefix of the heads that would gain from c were its launch free (only they can
-// profit from sharing it); (3) dissolve a group, sending each of its heads
-// to its best other candidate. Each move is applied only when it lowers the objective, so the result is never
-// worse than the independent per-head choice.
+// The runtime runs a mixed layer as one launch, so its time is a sum of per-head terms plus fixed parts that
+// depend only on the layer's kind (all dense, all skip, mixed, mixed with a permuted head) and on the last head's
+// candidate. For each kind the best assignment is therefore separable — every head on its own best candidate —
+// up to "at least one head of this kind" constraints, which one head's cheapest deviation satisfies. The solver
+// takes the best of the four kinds: it is exact (tests compare it with enumeration).
 
 #include <cstdint>
 #include <span>
@@ -31,27 +28,21 @@ struct LayerProblem {
   std::span<const double> secondary;  // [head, candidate] tie-break; empty = none
   const CostModel* cost = nullptr;
   double time_weight = 1.0;
-  // Optional [head] assignment to start from (e.g. the solution at a nearby multiplier in a sweep); the
-  // search starts from whichever is better, it or the independent per-head choice.
-  std::span<const int32_t> start;
 };
 
 struct LayerSolution {
   std::vector<int32_t> choice;  // [head] candidate index
-  double time = 0.0;            // Σ_c group_time(c, n_c)
+  double time = 0.0;            // CostModel::layer_time(choice)
   double primary = 0.0;         // Σ_h primary[h][c_h]
   double secondary = 0.0;       // Σ_h secondary[h][c_h]
   double objective() const;     // primary + time_weight · time, with the problem's weight
   double time_weight = 1.0;
 };
 
-// Throws std::invalid_argument when a head has no allowed candidate.
+// Throws std::invalid_argument when no assignment is allowed.
 LayerSolution solve_layer(const LayerProblem& problem);
 
 // The exact optimum by enumerating all candidates^heads assignments. For tests on tiny layers only.
 LayerSolution solve_layer_brute_force(const LayerProblem& problem);
-
-// Σ over the groups of `choice` (candidate per head) of group_time(c, n_c).
-double layer_time(const CostModel& cost, std::span<const int32_t> choice);
 
 }  // namespace svdit::search

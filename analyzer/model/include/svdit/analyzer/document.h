@@ -30,7 +30,7 @@ class Document {
   Document& operator=(const Document&) = delete;
 
   const data::ProfileReader& profile() const { return reader_; }
-  ProfileView view() const { return ProfileView::of(reader_); }
+  ProfileView view() const { return ProfileView::of(reader_, cost_ ? &*cost_ : nullptr); }
   const data::ProfileMeta& meta() const { return reader_.meta(); }
 
   const data::Plan& plan() const { return plan_; }
@@ -93,6 +93,7 @@ class Document {
   int32_t dense_preferred_id() const;
 
   data::ProfileReader reader_;
+  std::optional<search::CostModel> cost_;  // the search's cost model of the profile, built once
   data::Plan plan_;
   std::filesystem::path plan_path_;
   CandidateIndex index_;

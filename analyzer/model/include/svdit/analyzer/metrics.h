@@ -1,6 +1,7 @@
 #pragma once
 // Figures the analyzer shows: per-candidate statistics of one head (the candidate table), which profile
-// candidate a plan pattern is, and the predicted cost and error of a plan (grid tooltips, trade-off view).
+// candidate a plan pattern is, and the error of a plan. Every predicted time comes from the search's cost model
+// (svdit::search::CostModel, docs/SEARCH.md "Cost model"): the analyzer has no pricing of its own.
 //
 // Index conventions are those of svdit/data/profile.h: `step` is a *profiled* step index (into meta.steps);
 // plans count sampler steps, so a profiled step s is looked up in a plan at meta.steps[s].
@@ -14,6 +15,7 @@
 #include "svdit/analyzer/colormap.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile.h"
+#include "svdit/search/cost_model.h"
 
 namespace svdit::data {
 class ProfileReader;
@@ -27,9 +29,9 @@ struct ProfileView {
   const std::vector<data::ProfileCandidate>& candidates;
   const data::Array5<float>& error;   // [prompt, step, layer, head, candidate]
   const data::Array5<float>& recall;  // same shape
-  const data::CostTable* cost;        // nullptr when the profile has none
+  const search::CostModel* cost;      // the search's model of the profile's cost; nullptr without a dense candidate
 
-  static ProfileView of(const data::ProfileReader& reader);
+  static ProfileView of(const data::ProfileReader& reader, const search::CostModel* cost);
   int64_t num_candidates() const { return static_cast<int64_t>(candidates.size()); }
 };
 
@@ -44,10 +46,8 @@ double aggregate_error(const ProfileView& p, PromptAggregate a, int64_t step, in
 double aggregate_recall(const ProfileView& p, PromptAggregate a, int64_t step, int64_t layer, int64_t head,
                         int64_t candidate);
 
-// Measured time of one launch that computes `group_size` heads of `candidate`. Groups larger than the largest
-// group the profile measured run as several launches of at most max_group heads (that is how the runtime
-// splits them). NaN without a cost table.
-double group_time_us(const data::CostTable* cost, int64_t candidate, int64_t group_size);
+// The search's cost model of an open profile; nullopt when it has no dense candidate (nothing to price against).
+std::optional<search::CostModel> cost_model_of(const data::ProfileReader& reader);
 
 // Which profile candidate each plan pattern is: the candidate whose pattern is *equal* (ids are not compared:
 // a hand-written plan may number its patterns differently from the profile).
@@ -82,7 +82,8 @@ struct CandidateRow {
   std::string pattern;    // describe(pattern)
   double block_density = 0, token_density = 0;
   double error = 0, recall = 0;  // aggregated over prompts
-  double time_us = 0;            // one head alone (group size 1); NaN without cost
+  double time_us = 0;            // the head's share of its layer's launch on this candidate (CostModel::head_time,
+                                 // µs); NaN without a measured cost table
   bool chosen = false;           // the head's pattern in the plan
 };
 
@@ -101,31 +102,33 @@ struct HeadFigures {
   std::optional<int64_t> candidate;      // the profile candidate it is, if any
   double density = 1;                    // block density (the plan's figure; 1 for a dense step)
   double error = NAN, recall = NAN;      // aggregated; NaN when no candidate matches
-  double time_alone_us = NAN;            // one launch of this head alone
-  int64_t group_size = 1;                // heads of its layer sharing its pattern (fused into one launch)
-  double group_time_us = NAN;            // that fused launch
+  double share_us = NAN;                 // its share of the layer's one launch (CostModel::head_time)
+  int64_t group_size = 1;                // heads of its layer sharing its pattern
+  double layer_us = NAN;                 // the layer's predicted time at this step (CostModel::layer_time); NaN
+                                         // without a measured table or when a head is no profile candidate
 };
 HeadFigures head_figures(const ProfileView& p, const data::Plan& plan, const CandidateIndex& index,
                          PromptAggregate a, int64_t step, int64_t layer, int64_t head);
 
-// Heads of one layer that share a pattern id at a sampler step, fused into one launch by the runtime. In
-// order of each group's first head; a dense step is one group of every head with pattern_id nullopt.
+// Heads of one layer that share a pattern id at a sampler step (they share one compiled layout in the layer's
+// launch). In order of each group's first head; a dense step is one group of every head with pattern_id nullopt.
 struct FusedGroup {
   std::optional<int32_t> pattern_id;
   std::vector<int64_t> heads;
 };
 std::vector<FusedGroup> fused_groups(const data::Plan& plan, int64_t sampler_step, int64_t layer);
 
-// Predicted attention time and error of a whole plan over the profiled steps.
-struct PlanFigures {
-  double time_us = 0;        // mean over profiled steps of Σ_layers Σ_groups group_time_us: one step's attention
-  double dense_time_us = 0;  // the same for the all-dense model
-  double mean_error = 0;     // mean over profiled (step, layer, head) of the aggregated error
+// The predicted time of one layer at one profiled step under the plan (CostModel::layer_time); NaN without a
+// measured table or when a head's pattern is no profile candidate.
+double layer_time_us(const ProfileView& p, const data::Plan& plan, const CandidateIndex& index, int64_t step,
+                     int64_t layer);
+
+// The error of a whole plan over the profiled steps (its time is the search's: search::evaluate_plan).
+struct PlanErrors {
+  double mean_error = 0;      // mean over profiled (step, layer, head) of the aggregated error
   double max_error = 0;
   int64_t unknown_heads = 0;  // (step, layer, head) whose pattern is no profile candidate: not counted above
-  bool time_known = false;    // false without a cost table or a dense candidate
-  double speedup() const { return time_us > 0 ? dense_time_us / time_us : NAN; }
 };
-PlanFigures plan_figures(const ProfileView& p, const data::Plan& plan, PromptAggregate a);
+PlanErrors plan_errors(const ProfileView& p, const data::Plan& plan, PromptAggregate a);
 
 }  // namespace svdit::analyzer

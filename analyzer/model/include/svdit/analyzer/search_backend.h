@@ -1,10 +1,7 @@
 #pragma once
 // The analyzer's one door to the search: the trade-off view's frontier, the current plan's point on it, and
-// live re-search from the ε / budget sliders. Two implementations exist and CMake links exactly one:
-//   - search_backend_svdit.cpp: the project's search library (svdit_search), when the build has it;
-//   - search_backend_preview.cpp: a small per-head solver of the analyzer's own, so the view works before the
-//     search library lands (see docs/ANALYZER.md for what it does and does not model).
-// Swapping them is a change to analyzer/CMakeLists.txt only.
+// live re-search from the ε / budget sliders, all through the project's search library (svdit_search,
+// search_backend.cpp), so what the analyzer shows and saves is what `svdit search` computes.
 
 #include <memory>
 #include <string>
@@ -37,7 +34,7 @@ struct TradeoffPoint {
   double time_us = 0;        // in `unit`: µs ("us"), or units of one dense head's time ("dense-head") when the
                              // profile has no GPU-measured cost table
   double error = 0;
-  double parameter = 0;      // the knob that produced it (ε for the preview solver, μ for svdit_search)
+  double parameter = 0;      // the knob that produced it (the time-budget sweep's multiplier μ)
   double dense_time_us = 0;  // the all-dense model on the same axis
   std::string unit = "us";
 };
@@ -68,7 +65,7 @@ class SearchBackend {
 // the maximum (1); "mean of prompts" is taken as the median (0.5), the search having no mean.
 double search_quantile(PromptAggregate a);
 
-// Defined by whichever implementation CMake linked.
+// The svdit_search backend.
 std::unique_ptr<SearchBackend> make_search_backend();
 
 // Keeps the points no other point beats on both axes (time ascending, error strictly descending).

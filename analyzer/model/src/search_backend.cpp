@@ -1,6 +1,6 @@
-// SearchBackend over the project's search library (svdit_search, docs/SEARCH.md): the same objectives,
-// fusion-aware layer solver, cost model and frontier as `svdit search`, so what the analyzer shows and saves is
-// what the command line would produce for the same settings.
+// SearchBackend over the project's search library (svdit_search, docs/SEARCH.md): the same objectives, layer
+// solver, cost model and frontier as `svdit search`, so what the analyzer shows and saves is what the command
+// line would produce for the same settings.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
