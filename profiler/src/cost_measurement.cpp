@@ -5,7 +5,8 @@
 // launches each inside a CUPTI external-correlation scope with its own id. One launch may run several kernels (a
 // permuted layout's permute pre-pass, then the attention kernel): the launch's time is the SUM of the durations
 // of all kernels tagged with its id (the gap between them is not counted), and its pre-pass part the sum over
-// the kernels named permute_kv_kernel. Every recorded kernel goes into CostMeasurement::records tagged with the
+// the kernels named permute_kv_kernel (kernels the driver API launched carry no id: see cupti_timer). Every
+// recorded kernel goes into CostMeasurement::records tagged with the
 // launch's (candidate, group size); a kernel no scope tagged (another thread's) is kept with candidate −1, group
 // size 0.
 
@@ -94,12 +95,21 @@ LaunchTimer cupti_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint6
       launch();
     }
     const std::vector<TracedKernel> kernels = tracer.collect();
-    std::map<uint64_t, LaunchTime> launches;  // external id → that launch's kernel time
-    for (const TracedKernel& t : kernels) {
-      const bool ours = t.external_id >= first_id && t.external_id < next_id;
+    // Kernels launched through the driver API (cuDNN's SDPA) carry no external id. When none of the timed
+    // launches' kernels is tagged and they divide evenly, they are split by launch order instead: collect()
+    // synchronised before and after, so every kernel recorded in between is one of these launches'.
+    const bool tagged = std::any_of(kernels.begin(), kernels.end(), [&](const TracedKernel& t) {
+      return t.external_id >= first_id && t.external_id < next_id;
+    });
+    const auto reps = static_cast<size_t>(o.repetitions);
+    const bool by_order = !tagged && !kernels.empty() && kernels.size() % reps == 0;
+    std::map<uint64_t, LaunchTime> launches;  // external id (or launch index) → that launch's kernel time
+    for (size_t i = 0; i < kernels.size(); ++i) {
+      const TracedKernel& t = kernels[i];
+      const bool ours = by_order || (t.external_id >= first_id && t.external_id < next_id);
       if (ours) {
         const double us = static_cast<double>(t.duration_ns()) / 1000.0;
-        LaunchTime& l = launches[t.external_id];
+        LaunchTime& l = launches[by_order ? i / (kernels.size() / reps) : t.external_id];
         l.total_us += us;
         if (t.name.find("permute_kv_kernel") != std::string::npos) l.permute_us += us;
       }

@@ -2,7 +2,7 @@
 // (40 layers x 40 heads, 50 profiled steps of 50, 20 candidates, 4 prompts), one thread, for each objective.
 // Times run_search (input validation, error quantiles, the objective) and, separately, making and serialising
 // the plan. The numbers in the input are random but shaped like a profile's (error falls with density, each head
-// has a favourite kind of pattern; cost = launch overhead + density x group size^0.85), so the solvers do
+// has a favourite kind of pattern; a launch of g heads takes 8 + g x (1 + 60 x density) us), so the solvers do
 // realistic work. Results go in docs/BENCHMARKS.md "Search".
 #include <algorithm>
 #include <chrono>
@@ -94,9 +94,10 @@ SearchInput wan14b_sized_input() {
                        .max_group = 40, .us = {}};
   for (int64_t c = 0; c < candidates; ++c)
     for (int64_t g = 1; g <= 40; ++g)
-      cost.us.push_back(c == 1 ? 0.0
-                               : 8.0 + 2400.0 * input.candidates[static_cast<size_t>(c)].block_density *
-                                           std::pow(static_cast<double>(g), 0.85));
+      cost.us.push_back(8.0 + static_cast<double>(g) *
+                                  (1.0 + 60.0 * input.candidates[static_cast<size_t>(c)].block_density));
+  cost.dense_layer_us = 0.9 * (8.0 + 40.0 * 61.0);
+  cost.skip_layer_us = 5.0;
   input.cost = cost;
   return input;
 }

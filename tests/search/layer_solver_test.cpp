@@ -84,7 +84,10 @@ TEST(CostModel, VersionOneTableIsConvertedWithACaveat) {
   testing::InputBuilder b(1, 4);
   b.candidate(testing::dense(), 1.0).candidate(testing::skip(), 0.0).candidate(testing::window(16), 0.5);
   b.errors([](int64_t, int64_t, int64_t, int64_t, int64_t) { return 0.0f; });
-  b.cost([](int64_t c, int64_t g) { return c == kSkip ? 0.0 : (c == kDense ? 7.0 + 9.0 * g : 2.0 + 3.0 * g); }, 4);
+  b.cost([](int64_t c, int64_t g) {
+    const auto n = static_cast<double>(g);
+    return c == kSkip ? 0.0 : (c == kDense ? 7.0 + 9.0 * n : 2.0 + 3.0 * n);
+  }, 4);
   SearchInput in = b.build();
   in.cost->version = 1;
   const CostModel cost(in);
@@ -150,7 +153,9 @@ TEST(LayerSolver, ErrorBoundFormIsExact) {
     for (size_t h = 0; h < 4; ++h) ASSERT_LT(t.primary[h * 5 + static_cast<size_t>(s.choice[h])], kInf) << "case " << i;
     EXPECT_NEAR(s.time, t.cost.layer_time(s.choice), 1e-9) << "case " << i;
     EXPECT_NEAR(s.time, exact.time, 1e-9) << "case " << i;
-    if (std::abs(s.time - exact.time) < 1e-9) EXPECT_NEAR(s.secondary, exact.secondary, 1e-9) << "case " << i;
+    if (std::abs(s.time - exact.time) < 1e-9) {
+      EXPECT_NEAR(s.secondary, exact.secondary, 1e-9) << "case " << i;
+    }
   }
 }
 

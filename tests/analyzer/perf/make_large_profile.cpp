@@ -86,13 +86,14 @@ int make_profile(const svdit::cli::ArgParser& args) {
     cost.repetitions = 1;
     cost.num_candidates = n;
     cost.max_group = meta.heads;
+    // A launch of g heads: a fixed part plus g times a head's share (tiles plus time per computed block).
     for (int64_t c = 0; c < n; ++c) {
       for (int64_t g = 1; g <= meta.heads; ++g) {
-        cost.us.push_back(candidates[static_cast<size_t>(c)].pattern.is_skip()
-                              ? 0.0
-                              : 8.0 + 270.0 * candidates[static_cast<size_t>(c)].block_density * std::pow(static_cast<double>(g), 0.9));
+        cost.us.push_back(8.0 + static_cast<double>(g) * (1.0 + 270.0 * candidates[static_cast<size_t>(c)].block_density));
       }
     }
+    cost.dense_layer_us = 0.9 * (8.0 + static_cast<double>(meta.heads) * 271.0);
+    cost.skip_layer_us = 5.0;
     writer.write_cost(cost, {});
 
     // Maps: a local band, a first-frame sink and a floor, rows normalised.

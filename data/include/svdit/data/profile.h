@@ -70,11 +70,11 @@ struct CostTable {
   int64_t repetitions = 0;  // timed launches per entry; the entry is their median
   int64_t num_candidates = 0;
   int64_t max_group = 0;               // the largest measured group size (≤ heads)
-  std::vector<int64_t> group_sizes;    // measured group sizes, strictly ascending in 1..max_group; empty = every
+  std::vector<int64_t> group_sizes{};  // measured group sizes, strictly ascending in 1..max_group; empty = every
                                        // size 1..max_group (a version-1 table)
-  std::vector<double> us;              // [candidate, size index] median µs of one launch of that many heads (all
+  std::vector<double> us{};            // [candidate, size index] median µs of one launch of that many heads (all
                                        // its kernels: a permuted layout's pre-pass, then the attention kernel)
-  std::vector<double> permute_us;      // [candidate, size index] the pre-pass part of `us` (v2; empty = unknown)
+  std::vector<double> permute_us{};    // [candidate, size index] the pre-pass part of `us` (v2; empty = unknown)
   double dense_layer_us = 0;           // v2: one layer of every head dense on the runtime's dense path (SDPA)
   double skip_layer_us = 0;            // v2: one layer of every head skip (the runtime writes zeros)
 
