@@ -1039,7 +1039,9 @@ TEST(SampleProfile, MatchesItsSpecificationAndIsPlausible) {
     for (int64_t g = 2; g <= cost.max_group; ++g) {
       EXPECT_GT(cost.time_us(c, g), cost.time_us(c, g - 1));                       // more heads take longer …
       EXPECT_LT(cost.time_us(c, g), cost.time_us(c, 1) * static_cast<double>(g));  // … and one launch is shared
-      if (c != 1) EXPECT_LT(cost.time_us(1, g), cost.time_us(c, g));               // skip's empty tiles are cheapest
+      if (c != 1) {
+        EXPECT_LT(cost.time_us(1, g), cost.time_us(c, g));  // skip's empty tiles are cheapest
+      }
     }
   }
   EXPECT_LT(cost.time_us(2, 1), cost.time_us(0, 1));  // a sparse window is cheaper than dense
