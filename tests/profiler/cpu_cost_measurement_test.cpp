@@ -99,7 +99,8 @@ TEST(CostMeasurementCpu, TimesTheRuntimesCpuPathAtEachGroupSize) {
   for (; i < m.records.size(); ++i) EXPECT_EQ(m.records[i].candidate, -1);
 
   // Orderings of the fastest launch of each entry (the minimum shrugs off a process descheduled by a busy
-  // machine, which the median of three does not): skip's empty blocks < a window < dense; zeros < SDPA.
+  // machine, which the median of three does not): skip's empty blocks < a window < dense. (The two layer paths
+  // are both too small here to order reliably on a loaded machine.)
   auto fastest = [&](size_t first) {
     double best = 1e300;
     for (size_t k = first; k < first + 3; ++k)
@@ -113,7 +114,6 @@ TEST(CostMeasurementCpu, TimesTheRuntimesCpuPathAtEachGroupSize) {
     EXPECT_GT(fastest(entry(0, g)), fastest(entry(1, g)))
         << "dense (density 1) vs window (density " << layouts[1].block_density() << ")";
   }
-  EXPECT_LT(fastest(4 * 2 * 3 + 3), fastest(4 * 2 * 3)) << "the all-skip layer (zeros) vs the all-dense layer";
 }
 
 TEST(CostMeasurementCpu, DefaultGroupSizesSpanTheLayer) {
