@@ -13,8 +13,11 @@ namespace svdit::search {
 
 namespace {
 
-// Least-squares line through (x_i, y_i): {intercept, slope}. One point: the line through it and the origin
-// (a launch of g heads then costs g times its per-head share, with no fixed part known).
+// Least-squares line through (x_i, y_i) with a non-negative intercept and slope: {intercept, slope}. Neither term
+// can be negative in a real launch (a head adds work, a launch costs time); noisy timings (a loaded CPU, three group
+// sizes) can tilt the free line below zero, which priced heads at negative time and plans at absurd speed-ups.
+// One point: the line through it and the origin (a launch of g heads then costs g times its per-head share, with no
+// fixed part known).
 struct Line {
   double intercept = 0.0, slope = 0.0;
 };
@@ -34,7 +37,15 @@ Line fit_line(std::span<const double> x, std::span<const double> y) {
     sxx += (x[i] - mx) * (x[i] - mx);
   }
   const double slope = sxx > 0.0 ? sxy / sxx : 0.0;
-  return {my - slope * mx, slope};
+  if (slope >= 0.0 && my - slope * mx >= 0.0) return {my - slope * mx, slope};
+  // The constrained optimum lies on a boundary: the best constant (slope 0), or the best line through the origin.
+  if (slope < 0.0) return {std::max(my, 0.0), 0.0};
+  double sxy0 = 0.0, sxx0 = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy0 += x[i] * y[i];
+    sxx0 += x[i] * x[i];
+  }
+  return {0.0, sxx0 > 0.0 ? std::max(sxy0 / sxx0, 0.0) : 0.0};
 }
 
 std::string figure(double value) {

@@ -73,6 +73,27 @@ TEST(CostModel, MixedLayerIsOneLaunchNotASumOfGroupLaunches) {
   EXPECT_LT(one_launch, groups);
 }
 
+TEST(CostModel, NoisyTimingsNeverFitANegativeShareOrFixedPart) {
+  // A loaded CPU can time more heads as faster (window) or tilt the line below the origin (temporal); the free
+  // least-squares line then priced heads at negative time and plans at absurd speed-ups.
+  testing::InputBuilder b(1, 3);
+  b.candidate(testing::dense(), 1.0).candidate(testing::skip(), 0.0).candidate(testing::window(16), 0.5)
+      .candidate(testing::temporal(2, 1), 0.6);
+  b.errors([](int64_t, int64_t, int64_t, int64_t, int64_t) { return 0.0f; });
+  const double window[] = {30.0, 20.0, 10.0}, temporal[] = {1.0, 10.0, 19.0};
+  const auto time = [&](int64_t c, int64_t g) {
+    return c == kWindow ? window[g - 1] : c == kTemporal ? temporal[g - 1] : 5.0 * static_cast<double>(g);
+  };
+  b.cost(time, 3, "cpu-aten");
+  const CostModel cost(b.build());
+  EXPECT_EQ(cost.head(kWindow), 0.0);
+  EXPECT_NEAR(cost.last(kWindow), 20.0, 1e-9) << "the best constant";
+  EXPECT_NEAR(cost.head(kTemporal), (1.0 + 2 * 10.0 + 3 * 19.0) / (1.0 + 4.0 + 9.0), 1e-9) << "the best line through 0";
+  EXPECT_EQ(cost.last(kTemporal), 0.0);
+  for (int32_t a = 0; a < 4; ++a)
+    for (int32_t c = 0; c < 4; ++c) EXPECT_GE(cost.layer_time(std::vector<int32_t>{a, c, kWindow}), 0.0);
+}
+
 TEST(CostModel, OneMeasuredSizeHasNoFixedPartAndSaysSo) {
   const CostModel cost(hand_input({3}));
   EXPECT_NEAR(cost.head(kWindow), (3 + 3 * 4.0) / 3, 1e-9);
