@@ -76,9 +76,10 @@ def profile(
     The options are ``svdit profile``'s (docs/PROFILER.md): `profile_steps` / `map_steps` "all", "none", "0,5,10",
     "every:K[+O]"; `candidates` a candidates file (default: the family derived from the token layout, its top_k
     stripes calibrated by an extra conditional forward at the first profiled step); `cost` "auto", "cupti" or
-    "cpu-wallclock"; `cost_repetitions`, `max_group` and `chunk_mb` default as there (10, every head, 256 MiB on
-    CUDA; 2, 1, 16 MiB on the CPU); `resume` continues ``<out>.partial`` of an interrupted run with the same
-    settings. `model_name` is /meta/model (default: the transformer's ``_name_or_path``, else its class name).
+    "cpu" (the runtime's CPU path; "cpu-wallclock" is its old name); `cost_repetitions`, `max_group` and
+    `chunk_mb` default as there (10, every head, 256 MiB on CUDA; 2, 1, 16 MiB on the CPU); `resume` continues
+    ``<out>.partial`` of an interrupted run with the same settings. `model_name` is /meta/model (default: the
+    transformer's ``_name_or_path``, else its class name).
 
     Returns the run's report (slices measured and skipped, maps written, cost source, seconds). Raises
     :class:`ProfileError` with the C++ message for a bad option, a resume mismatch or a file problem.
@@ -113,7 +114,7 @@ def profile(
     if dtype is None:
         raise ValueError(f"svdit.profile: the transformer computes in {transformer.dtype}; expected float32, "
                          "float16 or bfloat16")  # fmt: skip
-    on_gpu = device.type == "cuda" and cost != "cpu-wallclock"
+    on_gpu = device.type == "cuda" and cost not in ("cpu", "cpu-wallclock")  # the session times "cpu" on the CPU
     shape = family.model_shape(transformer)
     name = model_name or transformer.config.get("_name_or_path") or type(transformer).__name__
     # The pipeline sets the same schedule again; the meta records the profiled steps' timesteps before the run.
