@@ -1,14 +1,20 @@
 // measure_candidate_costs (see svdit/profiler/cost_measurement.h): option checks, the choice of timer, and the
-// CUPTI timer. What is launched is in cost_measurement_loop.cpp, the wall-clock timer in cost_measurement_cpu.cpp.
+// GPU timer. What is launched is in cost_measurement_loop.cpp, the wall-clock timer in cost_measurement_cpu.cpp.
 //
-// CUPTI timer: `warmup` launches run untraced (their records are collected and dropped), then `repetitions`
-// launches each inside a CUPTI external-correlation scope with its own id. One launch may run several kernels (a
-// permuted layout's permute pre-pass, then the attention kernel): the launch's time is the SUM of the durations
-// of all kernels tagged with its id (the gap between them is not counted), and its pre-pass part the sum over
-// the kernels named permute_kv_kernel (kernels the driver API launched carry no id: see cupti_timer). Every
-// recorded kernel goes into CostMeasurement::records tagged with the
-// launch's (candidate, group size); a kernel no scope tagged (another thread's) is kept with candidate −1, group
-// size 0.
+// GPU timer: the table must hold what a launch takes while a generation runs — seconds of back-to-back work at
+// the clocks the card settles to under that load. Timed in short synchronised bursts on a cool card, the same
+// launches ran 4–12 % faster than in the cost model's check (docs/BENCHMARKS.md "Cost model", 2026-12-03, H200:
+// every Wan/Hunyuan layer under-predicted, the all-dense SDPA layer by 12 %). So:
+//   - before the first entry, the card is kept busy for `heat_ms` with the first launch (steady clocks);
+//   - `warmup` launches run untimed, then `repetitions` repetitions of `launches_per_repetition` back-to-back
+//     launches; a repetition's time is the CUDA-event time around its launches, per launch (gaps between the
+//     launches included, as in a generation); the entry is the median over repetitions;
+//   - every repetition runs inside its own CUPTI external-correlation scope: the kernels it ran are recorded, and
+//     the share of their durations that was the permute pre-pass (kernels named permute_kv_kernel) splits the
+//     event time into the pre-pass part and the rest. Kernels launched through the driver API (cuDNN's SDPA)
+//     carry no external id; they are assigned to repetitions by launch order (see below).
+// Every recorded kernel goes into CostMeasurement::records tagged with the launch's (candidate, group size); a
+// kernel no scope tagged (another thread's, the heat-up's) is kept with candidate −1, group size 0.
 
 #include "svdit/profiler/cost_measurement.h"
 
@@ -24,6 +30,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include <chrono>
 #include <map>
 #endif
 
@@ -57,6 +64,9 @@ ResolvedCostOptions resolve(const std::vector<data::BlockLayout>& layouts, const
   }
   if (o.repetitions < 1) bad("repetitions must be ≥ 1, found " + std::to_string(o.repetitions));
   if (o.warmup < 0) bad("warmup must be ≥ 0, found " + std::to_string(o.warmup));
+  if (o.launches_per_repetition < 1)
+    bad("launches_per_repetition must be ≥ 1, found " + std::to_string(o.launches_per_repetition));
+  if (o.heat_ms < 0) bad("heat_ms must be ≥ 0, found " + std::to_string(o.heat_ms));
   ResolvedCostOptions r;
   r.options = o;
   r.group_sizes = o.group_sizes.empty() ? default_group_sizes(o.max_group == 0 ? o.heads : o.max_group) : o.group_sizes;
@@ -82,36 +92,80 @@ ResolvedCostOptions resolve(const std::vector<data::BlockLayout>& layouts, const
 
 #if SVDIT_PROFILER_WITH_CUPTI
 
-// The tracer lives as long as the measurement; the timer collects after each group of launches.
-LaunchTimer cupti_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint64_t& next_id) {
+// A CUDA event that records time (torch's event class moved between releases; the runtime API has not).
+class TimingEvent {
+ public:
+  TimingEvent() { check(cudaEventCreate(&event_), "cudaEventCreate"); }
+  ~TimingEvent() { (void)cudaEventDestroy(event_); }
+  TimingEvent(const TimingEvent&) = delete;
+  TimingEvent& operator=(const TimingEvent&) = delete;
+  void record(cudaStream_t stream) { check(cudaEventRecord(event_, stream), "cudaEventRecord"); }
+  // Milliseconds from this event to `later`; both must have completed.
+  double ms_until(const TimingEvent& later) const {
+    float ms = 0.0f;
+    check(cudaEventElapsedTime(&ms, event_, later.event_), "cudaEventElapsedTime");
+    return static_cast<double>(ms);
+  }
+
+ private:
+  static void check(cudaError_t status, const char* call) {
+    if (status != cudaSuccess)
+      throw std::runtime_error(std::string("measure_candidate_costs: ") + call + ": " + cudaGetErrorString(status));
+  }
+  cudaEvent_t event_{};
+};
+
+// Keeps the device busy with `launch` for at least `ms` of wall-clock time (synchronising every few launches).
+void heat(const std::function<void()>& launch, int64_t ms) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    for (int i = 0; i < 4; ++i) launch();
+    at::cuda::getCurrentCUDAStream().synchronize();
+  }
+}
+
+// The tracer lives as long as the measurement; the timer collects after each entry's repetitions. `heated` is
+// set by the first call, which heats the card first.
+LaunchTimer gpu_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint64_t& next_id, bool& heated) {
   const CostMeasurementOptions o = r.options;
-  return [o, &tracer, &next_id](const std::function<void()>& launch, int32_t candidate, int32_t group_size,
-                                std::vector<data::KernelRecord>& records) {
-    for (int64_t w = 0; w < o.warmup; ++w) launch();
-    (void)tracer.collect();  // warm-up kernels are not measurements
-    const uint64_t first_id = next_id;
-    for (int64_t rep = 0; rep < o.repetitions; ++rep) {
-      const CuptiTracer::ExternalIdScope scope(next_id++);
-      launch();
+  return [o, &tracer, &next_id, &heated](const std::function<void()>& launch, int32_t candidate, int32_t group_size,
+                                         std::vector<data::KernelRecord>& records) {
+    if (!heated) {
+      heat(launch, o.heat_ms);
+      heated = true;
     }
-    const std::vector<TracedKernel> kernels = tracer.collect();
-    // Kernels launched through the driver API (cuDNN's SDPA) carry no external id. When none of the timed
-    // launches' kernels is tagged and they divide evenly, they are split by launch order instead: collect()
-    // synchronised before and after, so every kernel recorded in between is one of these launches'.
+    for (int64_t w = 0; w < o.warmup; ++w) launch();
+    (void)tracer.collect();  // heat-up and warm-up kernels are not measurements
+    const uint64_t first_id = next_id;
+    const auto reps = static_cast<size_t>(o.repetitions);
+    std::vector<TimingEvent> starts(reps), stops(reps);
+    const cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+    for (size_t rep = 0; rep < reps; ++rep) {
+      const CuptiTracer::ExternalIdScope scope(next_id++);
+      starts[rep].record(stream);
+      for (int64_t i = 0; i < o.launches_per_repetition; ++i) launch();
+      stops[rep].record(stream);
+    }
+    const std::vector<TracedKernel> kernels = tracer.collect();  // synchronises: every event has completed
+    // When none of the timed kernels is tagged and they divide evenly, they are split by launch order instead:
+    // collect() synchronised before and after, so every kernel recorded in between is one of these repetitions'.
     const bool tagged = std::any_of(kernels.begin(), kernels.end(), [&](const TracedKernel& t) {
       return t.external_id >= first_id && t.external_id < next_id;
     });
-    const auto reps = static_cast<size_t>(o.repetitions);
     const bool by_order = !tagged && !kernels.empty() && kernels.size() % reps == 0;
-    std::map<uint64_t, LaunchTime> launches;  // external id (or launch index) → that launch's kernel time
+    struct KernelSums {
+      double all_us = 0.0, permute_us = 0.0;
+    };
+    std::map<uint64_t, KernelSums> sums;  // repetition (its external id − first_id) → its kernels' durations
     for (size_t i = 0; i < kernels.size(); ++i) {
       const TracedKernel& t = kernels[i];
       const bool ours = by_order || (t.external_id >= first_id && t.external_id < next_id);
       if (ours) {
         const double us = static_cast<double>(t.duration_ns()) / 1000.0;
-        LaunchTime& l = launches[by_order ? i / (kernels.size() / reps) : t.external_id];
-        l.total_us += us;
-        if (t.name.find("permute_kv_kernel") != std::string::npos) l.permute_us += us;
+        KernelSums& s = sums[by_order ? i / (kernels.size() / reps) : t.external_id - first_id];
+        s.all_us += us;
+        if (t.name.find("permute_kv_kernel") != std::string::npos) s.permute_us += us;
       }
       data::KernelRecord rec;
       rec.name = t.name;
@@ -129,15 +183,17 @@ LaunchTimer cupti_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint6
       rec.group_size = ours ? group_size : 0;
       records.push_back(std::move(rec));
     }
-    if (static_cast<int64_t>(launches.size()) != o.repetitions) {
-      throw std::runtime_error("measure_candidate_costs: CUPTI recorded kernels for " +
-                               std::to_string(launches.size()) + " of " + std::to_string(o.repetitions) +
-                               " timed launches of candidate " + std::to_string(candidate) + " with group size " +
-                               std::to_string(group_size) + " (" + std::to_string(kernels.size()) +
-                               " kernel records, external correlation missing?)");
+    if (sums.size() != reps) {
+      throw std::runtime_error("measure_candidate_costs: CUPTI recorded kernels for " + std::to_string(sums.size()) +
+                               " of " + std::to_string(reps) + " timed repetitions of candidate " +
+                               std::to_string(candidate) + " with group size " + std::to_string(group_size) + " (" +
+                               std::to_string(kernels.size()) + " kernel records, external correlation missing?)");
     }
     std::vector<LaunchTime> times;
-    for (const auto& [id, l] : launches) times.push_back(l);
+    for (const auto& [rep, s] : sums) {
+      const double us = starts[rep].ms_until(stops[rep]) * 1000.0 / static_cast<double>(o.launches_per_repetition);
+      times.push_back({us, s.all_us > 0.0 ? us * s.permute_us / s.all_us : 0.0});
+    }
     return times;
   };
 }
@@ -156,7 +212,8 @@ CostMeasurement measure_costs_cupti(const std::vector<data::BlockLayout>& layout
   CuptiTracer tracer;
   (void)tracer.collect();  // drop whatever CUPTI still holds
   uint64_t next_id = 1;
-  return measure_launches(layouts, on_device, cupti_timer(on_device, tracer, next_id), "cupti",
+  bool heated = false;
+  return measure_launches(layouts, on_device, gpu_timer(on_device, tracer, next_id, heated), "cupti",
                           at::cuda::getDeviceProperties(index)->name, progress);
 }
 

@@ -172,6 +172,12 @@ TEST(CostMeasurementCpu, RefusesBadOptions) {
   o.warmup = -1;
   expect_refused(layouts, o, "warmup");
   o = small_options();
+  o.launches_per_repetition = 0;
+  expect_refused(layouts, o, "launches_per_repetition");
+  o = small_options();
+  o.heat_ms = -1;
+  expect_refused(layouts, o, "heat_ms");
+  o = small_options();
   o.group_sizes = {2, 1};
   expect_refused(layouts, o, "group_sizes");
   std::vector<BlockLayout> mixed = layouts;

@@ -4,9 +4,10 @@
 // and group size g, one launch of the runtime's sparse attention on g heads of that layout at the profiled shape;
 // and the two layer paths that launch no sparse kernel (every head dense: the dense path; every head skip: zeros).
 //
-// On a CUDA device (a build with the kernels and CUPTI) the CUPTI Activity API records every kernel; a launch's
-// time is the sum of the durations of its kernels (a permuted layout's pre-pass, then the attention kernel), the
-// pre-pass part kept apart, and the table entry is the median over `repetitions` launches (source "cupti").
+// On a CUDA device (a build with the kernels and CUPTI) launches are timed as a generation runs them: after the card
+// has been kept busy for `heat_ms`, each repetition is `launches_per_repetition` back-to-back launches between two
+// CUDA events; the CUPTI Activity API records every kernel, and the share of the pre-pass kernels in them splits the
+// time into the pre-pass part and the rest; the table entry is the median over `repetitions` (source "cupti").
 // Without a device, or in a build without CUPTI, the same calls run on CPU tensors — the runtime's CPU path, ATen
 // GEMMs per block — timed by the wall clock (source "cpu-aten"), which is what prices a plan run on the CPU.
 
@@ -29,8 +30,11 @@ struct CostMeasurementOptions {
   int64_t head_dim = 0;
   int64_t max_group = 0;     // the largest group measured; 0 means `heads`
   std::vector<int64_t> group_sizes;  // the sizes measured; empty: default_group_sizes(max_group)
-  int64_t repetitions = 10;  // timed launches per (candidate, group size); the table holds their median
+  int64_t repetitions = 10;  // timed repetitions per (candidate, group size); the table holds their median
   int64_t warmup = 2;        // untimed launches first
+  // GPU only (the CPU path times single launches: its clocks do not depend on the load the way a GPU's do):
+  int64_t launches_per_repetition = 4;  // back-to-back launches per timed repetition, time per launch
+  int64_t heat_ms = 1000;               // the card kept busy this long before the first entry (steady clocks)
   uint64_t seed = 0;         // of the random q, k, v
 };
 
