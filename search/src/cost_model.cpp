@@ -125,7 +125,7 @@ CostModel::CostModel(const data::ProfileMeta& meta, const std::vector<data::Prof
   for (int64_t i = 0; i < sizes; ++i) sizes_text += (i ? "," : "") + std::to_string(table.group_size_at(i));
   note_ = "one-launch model fitted to measured launches (" + table.source + " on " + table.device + ", median of " +
           std::to_string(table.repetitions) + ", group sizes " + sizes_text + "; " +
-          (table.source == "cpu-aten" ? "the runtime's CPU path: for CPU plans" : "GPU kernel time") + ")";
+          (table.source == "cpu-aten" ? "the runtime's CPU path: for CPU plans" : "GPU launches timed back to back") + ")";
   if (table.version >= 2) {
     dense_layer_ = table.dense_layer_us;
     skip_layer_ = table.skip_layer_us;

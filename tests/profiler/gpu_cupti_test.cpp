@@ -296,7 +296,9 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
 
   // Records: every candidate launch's tagged with a measured (candidate, group size), in launch order, and each
   // unpermuted entry (CUDA events around back-to-back launches, per launch) the kernel time its records show plus
-  // the launch gaps, which back to back are a few µs; then the dense and skip layers' kernels, no candidate's.
+  // the launch gaps: a few µs back to back, up to the op's host-side work (~10–20 µs: measured 23 µs per launch of
+  // a 14.6 µs skip kernel on the H200, 2026-12-03) when the kernel is shorter than that; then the dense and skip
+  // layers' kernels, no candidate's.
   const bool hopper = hopper_backend();
   std::map<std::pair<int32_t, int32_t>, std::vector<double>> per_entry;
   for (size_t i = 0; i < m.records.size(); ++i) {
@@ -324,7 +326,7 @@ TEST(CostMeasurementGpu, TableOfTheRightShapeFromCupti) {
     if (kernels_per_launch == 1) {
       const double kernel = median(us);
       EXPECT_GE(t.time_us(c, g), 0.97 * kernel) << "candidate " << c << ", group " << g;
-      EXPECT_LE(t.time_us(c, g), 1.05 * kernel + 5.0) << "candidate " << c << ", group " << g;
+      EXPECT_LE(t.time_us(c, g), 1.05 * kernel + 25.0) << "candidate " << c << ", group " << g;
     } else {
       const double permute = t.permute_us[static_cast<size_t>(c * kHeads + g - 1)];
       EXPECT_GT(permute, 0.0) << "the pre-pass is timed apart";
