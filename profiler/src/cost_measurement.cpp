@@ -6,8 +6,8 @@
 // launches ran 4–12 % faster than in the cost model's check (docs/BENCHMARKS.md "Cost model", 2026-12-03, H200:
 // every Wan/Hunyuan layer under-predicted, the all-dense SDPA layer by 12 %). So:
 //   - before the first entry, the card is kept busy for `heat_ms` with the first launch (steady clocks);
-//   - `warmup` launches run untimed, then `repetitions` repetitions of `launches_per_repetition` back-to-back
-//     launches; a repetition's time is the CUDA-event time around its launches, per launch (gaps between the
+//   - `warmup` launches run untimed, then — with no flush of CUPTI's buffers between, which would idle the card —
+//     `repetitions` repetitions of `launches_per_repetition` back-to-back launches; a repetition's time is the CUDA-event time around its launches, per launch (gaps between the
 //     launches included, as in a generation); the entry is the median over repetitions;
 //   - every repetition runs inside its own CUPTI external-correlation scope: the kernels it ran are recorded, and
 //     the share of their durations that was the permute pre-pass (kernels named permute_kv_kernel) splits the
@@ -133,10 +133,16 @@ LaunchTimer gpu_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint64_
                                          std::vector<data::KernelRecord>& records) {
     if (!heated) {
       heat(launch, o.heat_ms);
+      (void)tracer.collect();  // the heat-up's kernels are not measurements
       heated = true;
     }
-    for (int64_t w = 0; w < o.warmup; ++w) launch();
-    (void)tracer.collect();  // heat-up and warm-up kernels are not measurements
+    // The warm-up runs in its own scope right before the timed repetitions, with no collect() between: a flush
+    // there would idle the card just before the timing, the condition the heat-up is there to avoid.
+    const uint64_t warmup_id = next_id++;
+    {
+      const CuptiTracer::ExternalIdScope scope(warmup_id);
+      for (int64_t w = 0; w < o.warmup; ++w) launch();
+    }
     const uint64_t first_id = next_id;
     const auto reps = static_cast<size_t>(o.repetitions);
     std::vector<TimingEvent> starts(reps), stops(reps);
@@ -148,22 +154,39 @@ LaunchTimer gpu_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint64_
       stops[rep].record(stream);
     }
     const std::vector<TracedKernel> kernels = tracer.collect();  // synchronises: every event has completed
-    // When none of the timed kernels is tagged and they divide evenly, they are split by launch order instead:
-    // collect() synchronised before and after, so every kernel recorded in between is one of these repetitions'.
+    // When no kernel carries one of this entry's ids and they divide evenly over its launches (warm-up, then the
+    // repetitions'), they are assigned by launch order instead: collect() synchronised before the previous entry
+    // ended and after this one, so every kernel recorded in between is one of these launches'.
     const bool tagged = std::any_of(kernels.begin(), kernels.end(), [&](const TracedKernel& t) {
-      return t.external_id >= first_id && t.external_id < next_id;
+      return t.external_id >= warmup_id && t.external_id < next_id;
     });
-    const bool by_order = !tagged && !kernels.empty() && kernels.size() % reps == 0;
+    const auto launches = static_cast<size_t>(o.warmup) + reps * static_cast<size_t>(o.launches_per_repetition);
+    const bool by_order = !tagged && !kernels.empty() && kernels.size() % launches == 0;
+    const size_t kernels_per_launch = by_order ? kernels.size() / launches : 0;
+    // The repetition (0-based) kernel i belongs to; −1 for a warm-up kernel or another scope's.
+    auto repetition_of = [&](size_t i) -> int64_t {
+      if (by_order) {
+        const size_t launch_index = i / kernels_per_launch;
+        if (launch_index < static_cast<size_t>(o.warmup)) return -1;
+        return static_cast<int64_t>((launch_index - static_cast<size_t>(o.warmup)) /
+                                    static_cast<size_t>(o.launches_per_repetition));
+      }
+      const uint64_t id = kernels[i].external_id;
+      return id >= first_id && id < next_id ? static_cast<int64_t>(id - first_id) : -1;
+    };
     struct KernelSums {
       double all_us = 0.0, permute_us = 0.0;
     };
-    std::map<uint64_t, KernelSums> sums;  // repetition (its external id − first_id) → its kernels' durations
+    std::map<int64_t, KernelSums> sums;  // repetition → its kernels' durations
     for (size_t i = 0; i < kernels.size(); ++i) {
       const TracedKernel& t = kernels[i];
-      const bool ours = by_order || (t.external_id >= first_id && t.external_id < next_id);
+      const int64_t rep = repetition_of(i);
+      const bool warm_up = by_order ? rep < 0 : t.external_id == warmup_id;
+      if (warm_up) continue;  // not a measurement, and not another thread's either
+      const bool ours = rep >= 0;
       if (ours) {
         const double us = static_cast<double>(t.duration_ns()) / 1000.0;
-        KernelSums& s = sums[by_order ? i / (kernels.size() / reps) : t.external_id - first_id];
+        KernelSums& s = sums[rep];
         s.all_us += us;
         if (t.name.find("permute_kv_kernel") != std::string::npos) s.permute_us += us;
       }
@@ -191,7 +214,8 @@ LaunchTimer gpu_timer(const ResolvedCostOptions& r, CuptiTracer& tracer, uint64_
     }
     std::vector<LaunchTime> times;
     for (const auto& [rep, s] : sums) {
-      const double us = starts[rep].ms_until(stops[rep]) * 1000.0 / static_cast<double>(o.launches_per_repetition);
+      const auto at = static_cast<size_t>(rep);
+      const double us = starts[at].ms_until(stops[at]) * 1000.0 / static_cast<double>(o.launches_per_repetition);
       times.push_back({us, s.all_us > 0.0 ? us * s.permute_us / s.all_us : 0.0});
     }
     return times;

@@ -94,6 +94,21 @@ TEST(CostModel, NoisyTimingsNeverFitANegativeShareOrFixedPart) {
     for (int32_t c = 0; c < 4; ++c) EXPECT_GE(cost.layer_time(std::vector<int32_t>{a, c, kWindow}), 0.0);
 }
 
+TEST(CostModel, APrePassLargerThanTheWholeInterceptLeavesNoNegativeFixedPart) {
+  // Temporal's whole-launch line has intercept 0.5 but its pre-pass's own line 1.5 (timing noise: measured −3.8 µs
+  // at the 14B shape on the H200): the launch's fixed part is 0, not −1.
+  testing::InputBuilder b(1, 3);
+  b.candidate(testing::dense(), 1.0).candidate(testing::skip(), 0.0).candidate(testing::window(16), 0.5)
+      .candidate(testing::temporal(2, 1), 0.6);
+  b.errors([](int64_t, int64_t, int64_t, int64_t, int64_t) { return 0.0f; });
+  b.launch_cost({10.0, 0.5, 4.0, 5.0}, {5.0, 0.2, 3.0, -1.0}, 25.0, 1.0, {1, 2, 3}, 1.5, 1.0,
+                {false, false, false, true});
+  const CostModel cost(b.build());
+  EXPECT_NEAR(cost.head(kTemporal), 6.0, 1e-9);
+  EXPECT_EQ(cost.last(kTemporal), 0.0);
+  EXPECT_NEAR(cost.layer_time(std::vector<int32_t>{kWindow, kWindow, kTemporal}), 4 + 4 + 6 + 0 + 1.5, 1e-9);
+}
+
 TEST(CostModel, OneMeasuredSizeHasNoFixedPartAndSaysSo) {
   const CostModel cost(hand_input({3}));
   EXPECT_NEAR(cost.head(kWindow), (3 + 3 * 4.0) / 3, 1e-9);
