@@ -128,10 +128,10 @@ TEST(DemoConfig, TextEncoderFieldRoundTripsThroughConfigJson) {
   EXPECT_EQ(parse_config(j), c);
   // Released models have no text encoder and write none.
   EXPECT_FALSE(config_to_json(*preset_config("1.3B")).contains("text_encoder"));
-  // The shipped shape (v2): 2304 tokens for 12 frames of 96×128 px (36 blocks of 64), 3 heads × 64, and bf16
+  // The shipped shape (v2): 3840 tokens for 20 frames of 96×128 px (60 blocks of 64), 3 heads × 64, and bf16
   // weights under 16 MiB.
   const demo::VideoSize vs;
-  EXPECT_EQ(video_geometry(c, vs.frames, vs.height, vs.width).tokens(), 12 * 12 * 16);
+  EXPECT_EQ(video_geometry(c, vs.frames, vs.height, vs.width).tokens(), 20 * 12 * 16);
   EXPECT_EQ(c.num_heads * 64, c.dim);
   int64_t params = 0;
   for (const ExpectedTensor& e : expected_tensors(c)) {

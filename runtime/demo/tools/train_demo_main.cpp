@@ -16,7 +16,7 @@ cli::ArgParser make_parser() {
   const demo::TrainOptions d;
   cli::ArgParser p("svdit train-demo", "svdit train-demo --out DIR [--minutes M | --steps N] [--resume] [options]",
                   "Trains the demo model (Wan2.1 architecture, svdit-demo-shapes v2: dim 192, 8 layers, 3 heads × 64) with\n"
-                  "flow matching on procedural videos of moving shapes (12 frames of 96×128 px, pixel-unshuffle latents,\n"
+                  "flow matching on procedural videos of moving shapes (20 frames of 96×128 px, pixel-unshuffle latents,\n"
                   "class-word prompts), with the runtime's own WanModel. Writes into DIR: checkpoint.safetensors (every\n"
                   "--checkpoint-every steps and at the end; --resume continues from it), train_log.csv, and at the end\n"
                   "model.safetensors (bf16) + config.json, loss_curve.png, samples.png (UniPC samples of the card's\n"

@@ -28,14 +28,14 @@
 namespace svdit::demo {
 
 // The shipped demo model (v2): dim 192, 3 heads × 64, 8 layers, ffn 576, 48 channels (pixel-unshuffle 4×4 of RGB),
-// text 8 × 64 ("demo-words"), patch 1×2×2: 12 frames of 96×128 px → 12×12×16 = 2304 tokens. Narrow and long on
+// text 8 × 64 ("demo-words"), patch 1×2×2: 20 frames of 96×128 px → 20×12×16 = 3840 tokens. Narrow and long on
 // purpose: self-attention (∝ tokens²·dim) outweighs the projections and the FFN (∝ tokens·dim²) on a CPU, so a
 // sparse plan speeds up the whole generation, not only the attention.
 runtime::WanConfig demo_model_config();
 
 struct TrainOptions {
   runtime::WanConfig model = demo_model_config();
-  VideoSize video;                 // 12 frames of 96×128
+  VideoSize video;                 // 20 frames of 96×128
   int64_t batch = 48;
   int64_t steps = 0;               // planned total (sets the cosine); 0: decided from the measured speed and `minutes`
   double minutes = 0;              // wall-clock limit of this run, end-of-run outputs included (0: none)

@@ -19,7 +19,7 @@
 namespace svdit::demo {
 
 struct VideoSize {
-  int64_t frames = 12, height = 96, width = 128;  // the demo model's size
+  int64_t frames = 20, height = 96, width = 128;  // the demo model's size (v2: 20 frames, 3840 tokens)
 };
 
 enum class Shape { circle, square, triangle, ring };
