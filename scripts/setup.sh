@@ -13,7 +13,7 @@
 # Set SVDIT_SETUP_NO_TORCH=1 to skip LibTorch (the data/search/analyzer parts build without it).
 set -euo pipefail
 
-apt_packages=(cmake ninja-build g++ ccache pkg-config libhdf5-dev zlib1g-dev hdf5-tools nlohmann-json3-dev libgtest-dev
+apt_packages=(cmake ninja-build g++ ccache pkg-config libhdf5-dev zlib1g-dev hdf5-tools nlohmann-json3-dev libgtest-dev libgloo-dev
               libglfw3-dev libimgui-dev xvfb xauth clang libclang-rt-14-dev)
 torch_version="2.11.0"
 # The Python package's build backend, the pipelines it is tested with, and the test runner: name==version.

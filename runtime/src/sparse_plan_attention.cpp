@@ -100,12 +100,31 @@ at::Tensor SparsePlanAttention::self_attention(const at::Tensor& q, const at::Te
                                   ", but this forward pass has " + data::describe(seen));
     }
   }
-  if (q.dim() != 4 || q.size(1) != layout_.seq_len() || q.size(2) != heads_) {
+  const int64_t heads_given = call.heads ? static_cast<int64_t>(call.heads->size()) : heads_;
+  if (q.dim() != 4 || q.size(1) != layout_.seq_len() || q.size(2) != heads_given) {
     throw std::invalid_argument("sparse plan " + source_ + ": expected q of shape [B, " +
-                                std::to_string(layout_.seq_len()) + ", " + std::to_string(heads_) + ", " +
+                                std::to_string(layout_.seq_len()) + ", " + std::to_string(heads_given) + ", " +
                                 std::to_string(plan_.model.head_dim) + "], found " + c10::str(q.sizes()));
   }
-  const LayerPlan& lp = layer_plan(call.step, call.layer);
+  const LayerPlan& whole = layer_plan(call.step, call.layer);
+  // A subset of the heads (head-parallel attention) of a sparse layer runs sparse too, so every head computes
+  // exactly what it computes in the whole layer (the kernel treats heads independently); only a subset of skip
+  // heads is zeros without a launch.
+  LayerPlan subset;
+  if (call.heads != nullptr && whole.mode == LayerMode::sparse) {
+    bool all_skip = true;
+    for (const int64_t h : *call.heads) {
+      if (h < 0 || h >= heads_) {
+        throw std::out_of_range("sparse plan " + source_ + ": head " + std::to_string(h) + " outside [0, " +
+                                std::to_string(heads_) + ")");
+      }
+      const data::BlockLayout* bl = whole.layouts[static_cast<size_t>(h)];
+      subset.layouts.push_back(bl);
+      all_skip = all_skip && bl->skip;
+    }
+    subset.mode = all_skip ? LayerMode::skip : LayerMode::sparse;
+  }
+  const LayerPlan& lp = call.heads != nullptr && whole.mode == LayerMode::sparse ? subset : whole;
   switch (lp.mode) {
     case LayerMode::dense: return dense_attention(q, k, v);
     case LayerMode::skip: return at::zeros_like(q);  // [B, S, H, D]
@@ -114,11 +133,11 @@ at::Tensor SparsePlanAttention::self_attention(const at::Tensor& q, const at::Te
   const data::ScheduleEntry* entry = plan_.entry_for(call.step);
   const auto key = static_cast<size_t>(entry - plan_.schedule.data()) * static_cast<size_t>(layers_) +
                    static_cast<size_t>(call.layer);
-  return sparse_layer(q, k, v, lp, key);
+  return sparse_layer(q, k, v, lp, {key, call.heads ? *call.heads : std::vector<int64_t>{}});
 }
 
 at::Tensor SparsePlanAttention::sparse_layer(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                             const LayerPlan& lp, size_t key) {
+                                             const LayerPlan& lp, const DeviceKey& key) {
   DeviceLayer* dl = nullptr;
   {
     const std::lock_guard<std::mutex> lock(device_mutex_);

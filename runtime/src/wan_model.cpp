@@ -8,6 +8,7 @@
 
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/runtime/sequence_parallel.h"
 
 namespace svdit::runtime {
 
@@ -166,10 +167,24 @@ at::Tensor WanModel::forward(const at::Tensor& latents, const at::Tensor& timest
   const data::TokenLayout layout = token_layout(g);
   const at::ScalarType dt = compute_dtype();
   const at::Device dev = device();
+  SequenceParallel* const sp = options.sequence_parallel;
+  if (sp != nullptr && (options.attention != nullptr || options.observer != nullptr)) {
+    throw std::invalid_argument("WanModel::forward: with sequence_parallel, the attention backend is its inner one "
+                                "and observers (which see whole layers) are not supported");
+  }
 
   // Patch embedding: [B, S, D], fp32 from here on (the residual stream).
   const at::Tensor patches = patchify(latents.to(dev, dt));                                      // [B, S, C·p]
   at::Tensor x = at::linear(patches, patch_weight_, patch_bias_).to(at::kFloat);                 // [B, S, D]
+  // Sequence parallel: from here to the head every step is per token except self-attention, so this rank keeps
+  // its token shard (and the RoPE rows of those tokens) and gathers the head's output.
+  RopeTable shard_rope = rope_table(g);
+  if (sp != nullptr) {
+    const auto [begin, end] = sp->token_range(g.tokens());
+    x = x.narrow(1, begin, end - begin);                                                         // [B, S_r, D]
+    shard_rope.cos = shard_rope.cos.narrow(0, begin, end - begin);
+    shard_rope.sin = shard_rope.sin.narrow(0, begin, end - begin);
+  }
 
   // Time embedding, all fp32: e [B, D] for the head, e0 [B, 6, D] shared by every block.
   const at::Tensor sinusoid = timestep_sinusoid(timesteps.to(dev));                              // [B, freq_dim]
@@ -180,7 +195,7 @@ at::Tensor WanModel::forward(const at::Tensor& latents, const at::Tensor& timest
   const at::Tensor ctx = at::linear(at::gelu(at::linear(context.to(dev, dt), text1_.weight, text1_.bias), "tanh"),
                                     text2_.weight, text2_.bias);                                 // [B, L, D]
 
-  const RopeTable& rope = rope_table(g);
+  const RopeTable& rope = shard_rope;
   const int64_t timestep = timesteps.numel() > 0 ? timesteps[0].item<int64_t>() : 0;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     x = run_block(blocks_[static_cast<size_t>(i)], i, x, e0, ctx, rope, layout, timestep, options);  // [B, S, D]
@@ -190,8 +205,9 @@ at::Tensor WanModel::forward(const at::Tensor& latents, const at::Tensor& timest
   const at::Tensor mod = head_modulation_ + e.unsqueeze(1);                                      // [B, 2, D]
   const at::Tensor shift = mod.select(1, 0).unsqueeze(1), scale = mod.select(1, 1).unsqueeze(1);  // [B, 1, D]
   const at::Tensor h = plain_layer_norm(x, c.dim, c.eps) * (1 + scale) + shift;                 // [B, S, D]
-  const at::Tensor out = at::linear(h.to(dt), head_.weight, head_.bias);                        // [B, S, out·p]
-  return unpatchify(out.to(at::kFloat), g);                                                     // [B, out, T, H, W]
+  at::Tensor out = at::linear(h.to(dt), head_.weight, head_.bias).to(at::kFloat);              // [B, S, out·p]
+  if (sp != nullptr) out = sp->gather_tokens(out, g.tokens(), "the head's output");
+  return unpatchify(out, g);                                                     // [B, out, T, H, W]
 }
 
 at::Tensor WanModel::run_block(const Block& blk, int64_t layer, const at::Tensor& x_in, const at::Tensor& e0,
@@ -217,8 +233,8 @@ at::Tensor WanModel::run_block(const Block& blk, int64_t layer, const at::Tensor
     const at::Tensor qr = apply_rope(q.view({B, S, H, Dh}), rope).to(dt);                                   // [B, S, H, Dh]
     const at::Tensor kr = apply_rope(k.view({B, S, H, Dh}), rope).to(dt);                                   // [B, S, H, Dh]
     const SelfAttentionCall call{options.step, layer, options.branch, &layout};
-    const at::Tensor attn = options.attention ? options.attention->self_attention(qr, kr, v, call)
-                                              : dense_attention(qr, kr, v);                                 // [B, S, H, Dh]
+    AttentionBackend* const backend = options.sequence_parallel ? options.sequence_parallel : options.attention;
+    const at::Tensor attn = backend ? backend->self_attention(qr, kr, v, call) : dense_attention(qr, kr, v);                                 // [B, S, H, Dh]
     if (options.observer) {
       options.observer->on_self_attention(SelfAttentionEvent{call, timestep, qr, kr, v, attn});
     }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -23,6 +24,10 @@ struct SelfAttentionCall {
   int64_t layer = 0;  // block index, 0-based
   CfgBranch branch = CfgBranch::conditional;
   const data::TokenLayout* layout = nullptr;  // the token grid of this forward (T0 = T1 = 0 for Wan)
+  // The model's head index of each head q/k/v carry, in order; null: all heads 0..H-1. Head-parallel attention
+  // (sequence_parallel.h) hands each rank's backend only the heads placed on it. A backend whose answer depends on
+  // the head index (a plan) must honour it.
+  const std::vector<int64_t>* heads = nullptr;
 };
 
 class AttentionBackend {

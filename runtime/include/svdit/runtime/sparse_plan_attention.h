@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -48,6 +49,7 @@ class SparsePlanAttention final : public AttentionBackend {
     std::vector<const data::BlockLayout*> layouts;             // [H], for mode sparse
     double block_density = 1.0;                                // computed blocks / all blocks, over the heads
   };
+  // Over all heads; self_attention with call.heads decides the same way over those heads.
   const LayerPlan& layer_plan(int64_t step, int64_t layer) const;
 
   const data::Plan& plan() const { return plan_; }
@@ -57,9 +59,11 @@ class SparsePlanAttention final : public AttentionBackend {
 
  private:
   struct DeviceLayer;  // the packed layouts of one layer on one device (sparse_plan_attention.cpp)
+  // entry × layers + layer, and the heads of the call (empty: all; head-parallel ranks run a subset)
+  using DeviceKey = std::pair<size_t, std::vector<int64_t>>;
 
   at::Tensor sparse_layer(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerPlan& lp,
-                          size_t plan_index);
+                          const DeviceKey& key);
 
   data::Plan plan_;
   data::TokenLayout layout_;
@@ -69,7 +73,7 @@ class SparsePlanAttention final : public AttentionBackend {
   LayerPlan dense_layer_;                          // for steps that no entry covers, or dense entries
   std::vector<LayerPlan> layer_plans_;             // [entry × layer]
   std::mutex device_mutex_;
-  std::map<size_t, std::unique_ptr<DeviceLayer>> device_layers_;  // key: entry × layers + layer
+  std::map<DeviceKey, std::unique_ptr<DeviceLayer>> device_layers_;
 };
 
 }  // namespace svdit::runtime

@@ -22,11 +22,16 @@
 
 namespace svdit::runtime {
 
+class SequenceParallel;  // sequence_parallel.h
+
 struct ForwardOptions {
   int64_t step = 0;  // denoising step index: the plan's schedule and the observer are keyed by it
   CfgBranch branch = CfgBranch::conditional;
   AttentionBackend* attention = nullptr;  // null: dense
   AttentionObserver* observer = nullptr;  // null: none
+  // Non-null: this rank of a sequence-parallel group computes its token shard and self-attention runs through it
+  // (it holds the inner backend, so `attention` must then be null); the result is the whole video on every rank.
+  SequenceParallel* sequence_parallel = nullptr;
 };
 
 class WanModel {
