@@ -21,12 +21,25 @@ struct SparsePlanAttention::DeviceLayer {
 
 SparsePlanAttention::SparsePlanAttention(data::Plan plan, const WanConfig& config, const data::TokenLayout& layout,
                                          std::string source)
+    : SparsePlanAttention(std::move(plan), plan_model(config), layout, std::move(source)) {}
+
+SparsePlanAttention::SparsePlanAttention(data::Plan plan, const data::PlanModel& model,
+                                         const data::TokenLayout& layout, std::string source)
     : plan_(std::move(plan)), source_(std::move(source)) {
   // The plan's own block size is part of its layout; everything else must be the model's and the video's.
   layout_ = layout;
   layout_.block_size = plan_.layout.block_size;
   data::validate(plan_, source_);
-  data::check_plan_matches(plan_, plan_model(config), layout_, source_);
+  data::check_plan_matches(plan_, model, layout_, source_);
+  compile_schedule();
+}
+
+SparsePlanAttention::SparsePlanAttention(const SparsePlanAttention& checked, const data::TokenLayout& shorter_text)
+    : plan_(checked.plan_), layout_(shorter_text), source_(checked.source_) {
+  compile_schedule();
+}
+
+void SparsePlanAttention::compile_schedule() {
   layers_ = plan_.model.layers;
   heads_ = plan_.model.heads;
 
@@ -95,6 +108,20 @@ at::Tensor SparsePlanAttention::self_attention(const at::Tensor& q, const at::Te
   if (call.layout != nullptr) {
     data::TokenLayout seen = *call.layout;
     seen.block_size = layout_.block_size;
+    // Fewer text tokens after the video than the checked layout (HunyuanVideo runs on a prompt's valid text
+    // tokens, docs/FORMATS.md "HunyuanVideo: text tokens …"): the same plan, compiled once for that layout.
+    data::TokenLayout padded = seen;
+    padded.text_suffix = layout_.text_suffix;
+    if (seen.text_suffix < layout_.text_suffix && padded == layout_) {
+      SparsePlanAttention* variant = nullptr;
+      {
+        const std::lock_guard<std::mutex> lock(device_mutex_);
+        auto& slot = shorter_text_[seen.text_suffix];
+        if (!slot) slot.reset(new SparsePlanAttention(*this, seen));
+        variant = slot.get();
+      }
+      return variant->self_attention(q, k, v, call);
+    }
     if (!(seen == layout_)) {
       throw std::invalid_argument("sparse plan " + source_ + ": made for the token layout " + data::describe(layout_) +
                                   ", but this forward pass has " + data::describe(seen));

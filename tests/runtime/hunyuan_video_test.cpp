@@ -10,11 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime_test_support.h"
+#include "svdit/data/block_layout.h"
 #include "svdit/data/error.h"
+#include "svdit/data/pattern.h"
 #include "svdit/data/safetensors.h"
 #include "svdit/runtime/hunyuan_video_model.h"
 #include "svdit/runtime/hunyuan_video_prompt.h"
 #include "svdit/runtime/hunyuan_video_sampling.h"
+#include "svdit/runtime/sparse_plan_attention.h"
 
 namespace svdit::runtime {
 namespace {
@@ -268,6 +271,93 @@ TEST(HunyuanVideoModel, PaddedTextRowsChangeNothingAndEachBatchRowIsItsOwnPrompt
   holes[1][1] = 0;
   EXPECT_THROW(model.forward_masked(latents, t, text, holes, pooled, guidance), std::invalid_argument);
   EXPECT_THROW(model.forward(latents, t, text, pooled, at::Tensor()), std::invalid_argument);  // guidance needed
+}
+
+// Records every self-attention event's tensors and layout.
+struct Recorder final : AttentionObserver {
+  struct Seen {
+    SelfAttentionCall call;
+    data::TokenLayout layout;
+    at::Tensor q, k, v, out;
+  };
+  std::vector<Seen> seen;
+  void on_self_attention(const SelfAttentionEvent& e) override {
+    seen.push_back({e.call, *e.call.layout, e.q.clone(), e.k.clone(), e.v.clone(), e.out.clone()});
+  }
+};
+
+// A plan is checked against T1 = text_len (12) and runs on a prompt of 5 valid tokens: every joint attention is
+// the pattern compiled for [video][5 text tokens], and an all-dense plan is exactly no plan.
+TEST(HunyuanVideoSparsePlan, APlanCheckedAtTextLenRunsOnTheValidTokens) {
+  const HunyuanVideoConfig c = tiny_config();
+  const HunyuanVideoModel model(c, random_hunyuan_video_state_dict(c, WeightOptions{}, 6), "tiny");
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(12);
+  const at::Tensor latents = at::randn({1, 4, 4, 16, 16}, gen);  // grid 4 × 8 × 8 = 256 video tokens
+  const at::Tensor t = at::tensor({700.25f}), guidance = at::tensor({6000.0f});
+  const at::Tensor text = at::randn({1, 5, 24}, gen), pooled = at::randn({1, 8}, gen);
+  const VideoGeometry g = hunyuan_video_latent_geometry(c, 4, 16, 16);
+  const data::TokenLayout checked = hunyuan_video_token_layout(g, c.text_len, 64);  // S = 268, 5 blocks
+
+  auto plan_of = [&](const std::vector<data::Pattern>& patterns, std::vector<int32_t> heads) {
+    data::Plan plan;
+    plan.model = plan_model(c);
+    plan.layout = checked;
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      plan.patterns.push_back({static_cast<int32_t>(i), patterns[i],
+                               data::compile_pattern(patterns[i], checked).block_density()});
+    }
+    data::ScheduleEntry entry;
+    entry.step_begin = 0;
+    entry.step_end = 4;
+    entry.heads = std::move(heads);
+    plan.schedule.push_back(entry);
+    return plan;
+  };
+  const data::Pattern dense = data::make_pattern({data::dense_component()});
+  const data::Pattern window = data::make_pattern({data::window_component(16)});
+
+  const at::Tensor reference = model.forward(latents, t, text, pooled, guidance);
+  SparsePlanAttention all_dense(plan_of({dense}, std::vector<int32_t>(6, 0)), plan_model(c), checked, "dense.json");
+  ForwardOptions options;
+  options.attention = &all_dense;
+  EXPECT_TRUE(at::equal(model.forward(latents, t, text, pooled, guidance, options), reference));
+
+  // Layer 0 (dual) window + dense, layer 1 (single) dense + window, layer 2 window in both heads.
+  SparsePlanAttention sparse(plan_of({dense, window}, {1, 0, 0, 1, 1, 1}), plan_model(c), checked, "window.json");
+  Recorder recorder;
+  options.attention = &sparse;
+  options.observer = &recorder;
+  const at::Tensor out = model.forward(latents, t, text, pooled, guidance, options);
+  EXPECT_FALSE(at::allclose(out, reference, 1e-4, 1e-5));  // the plan changed the result
+  ASSERT_EQ(recorder.seen.size(), 3u);
+  const std::vector<int32_t> ids = {1, 0, 0, 1, 1, 1};
+  for (const Recorder::Seen& s : recorder.seen) {
+    EXPECT_EQ(s.layout.text_suffix, 5);  // the valid tokens, not text_len
+    const data::TokenLayout& layout = s.layout;
+    const int64_t S = layout.seq_len(), b = 64;
+    ASSERT_EQ(s.q.size(1), S);
+    for (int64_t h = 0; h < 2; ++h) {
+      const data::Pattern& pattern = ids[static_cast<size_t>(s.call.layer * 2 + h)] == 1 ? window : dense;
+      const data::BlockLayout bl = data::compile_pattern(pattern, data::TokenLayout{layout.frames, layout.height,
+                                                         layout.width, 0, layout.text_suffix, b});
+      std::vector<int64_t> position(static_cast<size_t>(S));
+      for (int64_t l = 0; l < S; ++l) position[static_cast<size_t>(bl.token_at(l))] = l;
+      at::Tensor mask = at::zeros({S, S}, at::kBool);  // [S, S]: the (query, key) pairs the blocks compute
+      auto m = mask.accessor<bool, 2>();
+      for (int64_t i = 0; i < S; ++i) {
+        const auto keys = bl.keys_of(position[static_cast<size_t>(i)] / b);
+        for (int64_t j = 0; j < S; ++j) {
+          m[i][j] = std::find(keys.begin(), keys.end(), position[static_cast<size_t>(j)] / b) != keys.end();
+        }
+      }
+      const at::Tensor q = s.q.select(2, h)[0].to(at::kDouble), k = s.k.select(2, h)[0].to(at::kDouble);
+      const at::Tensor v = s.v.select(2, h)[0].to(at::kDouble);
+      const at::Tensor scores = at::matmul(q, k.t()) / 4.0;  // [S, S], 1/√16
+      const at::Tensor expected = at::matmul(at::softmax(scores.masked_fill(~mask, -INFINITY), -1), v);
+      EXPECT_LT((s.out.select(2, h)[0].to(at::kDouble) - expected).abs().max().item<double>(), 1e-5)
+          << "layer " << s.call.layer << " head " << h;
+    }
+  }
 }
 
 }  // namespace

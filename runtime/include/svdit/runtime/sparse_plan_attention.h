@@ -34,6 +34,9 @@ class SparsePlanAttention final : public AttentionBackend {
  public:
   // `source` names the plan in error messages (its file path). Throws data::FormatError when the plan does not
   // match `config` / `layout`, or names a pattern it does not define.
+  SparsePlanAttention(data::Plan plan, const data::PlanModel& model, const data::TokenLayout& layout,
+                      std::string source);
+  // The same for a Wan2.1 config (plan_model(config)).
   SparsePlanAttention(data::Plan plan, const WanConfig& config, const data::TokenLayout& layout,
                       std::string source);
   ~SparsePlanAttention() override;
@@ -52,6 +55,10 @@ class SparsePlanAttention final : public AttentionBackend {
   // Over all heads; self_attention with call.heads decides the same way over those heads.
   const LayerPlan& layer_plan(int64_t step, int64_t layer) const;
 
+  // A forward whose layout has fewer text tokens after the video than `layout` (T1' < T1, every other field equal:
+  // HunyuanVideo's valid text tokens) runs the same plan compiled for its layout — text rows and columns are kept by
+  // every pattern, stripe columns clipped to the video — once per T1'. layer_plan() and the densities describe
+  // the checked layout.
   const data::Plan& plan() const { return plan_; }
   const data::TokenLayout& layout() const { return layout_; }
   // Mean block density over every layer of a step (1 for a dense step).
@@ -62,6 +69,9 @@ class SparsePlanAttention final : public AttentionBackend {
   // entry × layers + layer, and the heads of the call (empty: all; head-parallel ranks run a subset)
   using DeviceKey = std::pair<size_t, std::vector<int64_t>>;
 
+  // The plan, already checked, compiled for a layout with a shorter text suffix.
+  SparsePlanAttention(const SparsePlanAttention& checked, const data::TokenLayout& shorter_text);
+  void compile_schedule();  // compiled_ and layer_plans_ for plan_ at layout_
   at::Tensor sparse_layer(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerPlan& lp,
                           const DeviceKey& key);
 
@@ -74,6 +84,7 @@ class SparsePlanAttention final : public AttentionBackend {
   std::vector<LayerPlan> layer_plans_;             // [entry × layer]
   std::mutex device_mutex_;
   std::map<DeviceKey, std::unique_ptr<DeviceLayer>> device_layers_;
+  std::map<int64_t, std::unique_ptr<SparsePlanAttention>> shorter_text_;  // key: the call's text suffix T1'
 };
 
 }  // namespace svdit::runtime
