@@ -39,8 +39,8 @@ if [[ ! -x "$bin/svdit-profile" ]]; then
 fi
 
 model="$repo/data/samples/demo/model.safetensors"
-# The demo model's own size (data/samples/demo/README.md): 12 frames of 96×128 px = 2304 tokens, 36 blocks of 64.
-video=(--frames 12 --height 96 --width 128 --steps "${SVDIT_DEMO_STEPS:-12}" --shift 3 --guidance 3)
+# The demo model's own size (data/samples/demo/README.md): 20 frames of 96×128 px = 3840 tokens, 60 blocks of 64.
+video=(--frames 20 --height 96 --width 128 --steps "${SVDIT_DEMO_STEPS:-12}" --shift 3 --guidance 3)
 run=(--threads "$(nproc)" "${device[@]}")
 prompt="blue square slide stripes pan"
 speedup="${SVDIT_DEMO_SPEEDUP:-3}"
@@ -48,7 +48,7 @@ started=$(date +%s)
 
 echo
 # One prompt (not the generated one) and one profiled step: on a CPU the profiler's reference path measures every
-# candidate pattern of every head at 2304 tokens, about 10 s per layer on two cores, so more would outlast the demo.
+# candidate pattern of every head at 3840 tokens, several seconds per layer on two cores, so more would outlast the demo.
 echo "== svdit profile (demo model, 1 prompt, step 4 profiled)"
 rm -f "$out/profile.h5" "$out/profile.h5.partial"
 "$bin/svdit" profile --weights "$model" "${video[@]}" "${run[@]}" --block-size 64 --profile-steps 4 --map-steps 4 \
