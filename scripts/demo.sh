@@ -16,6 +16,10 @@
 #                                                 build; e.g. build-gpu/bin after scripts/gpu-check.sh), on DIR/../demo
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# OpenMP threads that sleep when idle instead of spinning: on a machine with few cores that other processes share,
+# LibTorch's spinning workers took 62 % of the CPU time of a dense forward (perf, 2-core machine, 2026-12-03) and
+# made it 3.3x slower (5.3 s against 1.6 s at the demo's size, `svdit bench e2e`, docs/BENCHMARKS.md).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 bin="" device=(--device auto)
 if [[ ${1:-} == --bin ]]; then
   bin=$(cd "$2" && pwd); shift 2
