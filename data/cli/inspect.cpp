@@ -14,6 +14,7 @@
 
 #include "svdit/cli/arg_parser.h"
 #include "svdit/data/block_layout.h"
+#include "svdit/data/checkpoint_family.h"
 #include "svdit/data/error.h"
 #include "svdit/data/plan.h"
 #include "svdit/data/profile_reader.h"
@@ -100,9 +101,10 @@ std::string layout_note(const BlockLayout& layout) {
 void inspect_plan(const fs::path& path, const Options& options) {
   const Plan plan = read_plan(path);
   std::printf("plan %s (format svdit-plan, version %d)\n", path.c_str(), plan.version);
-  std::printf("  model   %s: %lld layers x %lld heads, head_dim %lld\n", plan.model.name.c_str(),
+  std::printf("  model   %s: %lld layers x %lld heads, head_dim %lld; family %s\n", plan.model.name.c_str(),
               static_cast<long long>(plan.model.layers), static_cast<long long>(plan.model.heads),
-              static_cast<long long>(plan.model.head_dim));
+              static_cast<long long>(plan.model.head_dim),
+              plan.model.family.empty() ? "not recorded" : plan.model.family.c_str());
   std::printf("  layout  %s\n", describe(plan.layout).c_str());
   std::printf("  patterns (%zu):\n", plan.patterns.size());
   std::printf("    %4s  %-44s %8s %8s  %s\n", "id", "components", "blocks", "tokens", "");
@@ -146,9 +148,10 @@ void inspect_profile(const fs::path& path, const Options& options) {
   const ProfileMeta& meta = reader.meta();
   std::printf("profile %s (format svdit-profile)%s%s\n", path.c_str(), reader.complete() ? "" : "  [INCOMPLETE]",
               meta.synthetic ? "  [SYNTHETIC numbers, not measured]" : "");
-  std::printf("  model   %s: %lld layers x %lld heads, head_dim %lld, dtype %s\n", meta.model.c_str(),
+  std::printf("  model   %s: %lld layers x %lld heads, head_dim %lld, dtype %s; family %s\n", meta.model.c_str(),
               static_cast<long long>(meta.layers), static_cast<long long>(meta.heads),
-              static_cast<long long>(meta.head_dim), meta.dtype.c_str());
+              static_cast<long long>(meta.head_dim), meta.dtype.c_str(),
+              meta.family.empty() ? "not recorded" : meta.family.c_str());
   std::printf("  layout  %s\n", describe(meta.layout).c_str());
   std::printf("  written by %s at %s\n", meta.tool_version.c_str(), meta.created.c_str());
   std::printf("  steps   %lld profiled of %lld:", static_cast<long long>(meta.num_steps()),
@@ -224,6 +227,25 @@ void inspect_weights(const fs::path& path, const Options& options) {
   for (const auto& [dtype, n] : per_dtype) std::printf(" %s x%lld", dtype.c_str(), static_cast<long long>(n));
   std::printf("\n");
   for (const auto& [key, value] : weights.metadata()) std::printf("  metadata %s = %s\n", key.c_str(), value.c_str());
+  // The model family (config.json beside the weights, else the tensor names), and that config's fields.
+  try {
+    const CheckpointFamily found = identify_checkpoint(weights, path);
+    const FamilySignature* signature = find_family_signature(found.family.family);
+    std::printf("  family  %s (%s; from %s)\n", found.family.family.c_str(),
+                signature ? std::string(signature->name).c_str() : "?", found.family.evidence.c_str());
+    if (found.config) {
+      std::printf("  config  %s:", found.config->c_str());
+      const nlohmann::json config = read_config_json(*found.config);
+      for (const auto& [key, value] : config.items()) {
+        if (!key.starts_with("_")) std::printf(" %s=%s", key.c_str(), value.dump().c_str());
+      }
+      std::printf("\n");
+    } else {
+      std::printf("  config  none beside the weights\n");
+    }
+  } catch (const FormatError& e) {
+    std::printf("  family  not a model svdit recognises: %s\n", e.what());
+  }
   const size_t shown = options.all ? tensors.size() : std::min<size_t>(tensors.size(), 40);
   for (size_t i = 0; i < shown; ++i) {
     const TensorInfo& t = tensors[i];

@@ -91,11 +91,13 @@ void validate_model(const PlanModel& model, const std::string& source) {
 }  // namespace
 
 void validate(const Plan& plan, const std::string& source) {
-  if (plan.version != kPlanVersion)
+  if (plan.version < kOldestPlanVersion || plan.version > kPlanVersion)
     throw FormatError(source, "version",
-                      "unsupported version " + std::to_string(plan.version) + " (this reader knows version " +
-                          std::to_string(kPlanVersion) + ")");
+                      "unsupported version " + std::to_string(plan.version) + " (this reader knows versions " +
+                          std::to_string(kOldestPlanVersion) + " to " + std::to_string(kPlanVersion) + ")");
   validate_model(plan.model, source);
+  if (plan.version < 2 && !plan.model.family.empty())
+    throw FormatError(source, "model.family", "needs version 2, the plan has version " + std::to_string(plan.version));
   validate(plan.layout, source);  // names the field: "layout.frames", …
 
   std::map<int32_t, size_t> index_of_id;
@@ -176,6 +178,7 @@ void check_plan_matches(const Plan& plan, const PlanModel& model, const TokenLay
       what << "plan has " << planned << ", model has " << actual;
     mismatches.emplace_back(field, what.str());
   };
+  if (!plan.model.family.empty() && !model.family.empty()) compare("model.family", plan.model.family, model.family);
   compare("model.name", plan.model.name, model.name);
   compare("model.layers", plan.model.layers, model.layers);
   compare("model.heads", plan.model.heads, model.heads);
@@ -293,9 +296,10 @@ class Reader {
   std::string source_;
 };
 
-PlanModel read_model(const Reader& r, const json& j) {
+PlanModel read_model(const Reader& r, const json& j, int64_t version) {
   r.object(j, "model");
-  r.only_keys(j, {"name", "layers", "heads", "head_dim"}, "model");
+  if (version >= 2) r.only_keys(j, {"name", "family", "layers", "heads", "head_dim"}, "model");
+  else r.only_keys(j, {"name", "layers", "heads", "head_dim"}, "model");
   PlanModel m;
   const json& name = r.field(j, "name", "model");
   if (!name.is_string()) r.fail("model.name", "expected a string, found " + describe_found(name));
@@ -303,6 +307,11 @@ PlanModel read_model(const Reader& r, const json& j) {
   m.layers = r.integer(r.field(j, "layers", "model"), "model.layers");
   m.heads = r.integer(r.field(j, "heads", "model"), "model.heads");
   m.head_dim = r.integer(r.field(j, "head_dim", "model"), "model.head_dim");
+  if (const auto it = j.find("family"); it != j.end()) {
+    if (!it->is_string() || it->get<std::string>().empty())
+      r.fail("model.family", "expected a non-empty string, found " + describe_found(*it));
+    m.family = it->get<std::string>();
+  }
   return m;
 }
 
@@ -390,14 +399,14 @@ Plan parse_plan(std::string_view json_text, const std::string& source) {
   if (!format.is_string() || format.get<std::string>() != kPlanFormat)
     r.fail("format", std::string("expected \"") + kPlanFormat + "\", found " + describe_found(format));
   const int64_t version = r.integer(r.field(root, "version", ""), "version");
-  if (version != kPlanVersion)
-    r.fail("version", "unsupported version " + std::to_string(version) + " (this reader knows version " +
-                          std::to_string(kPlanVersion) + ")");
+  if (version < kOldestPlanVersion || version > kPlanVersion)
+    r.fail("version", "unsupported version " + std::to_string(version) + " (this reader knows versions " +
+                          std::to_string(kOldestPlanVersion) + " to " + std::to_string(kPlanVersion) + ")");
   r.only_keys(root, {"format", "version", "model", "layout", "patterns", "schedule", "provenance"}, "");
 
   Plan plan;
   plan.version = static_cast<int>(version);
-  plan.model = read_model(r, r.field(root, "model", ""));
+  plan.model = read_model(r, r.field(root, "model", ""), version);
   validate_model(plan.model, source);  // the heads tables below are sized by it
   plan.layout = read_layout(r, r.field(root, "layout", ""));
 
@@ -523,6 +532,7 @@ std::string serialize_plan(const Plan& plan) {
   out += "  \"format\": " + json(kPlanFormat).dump() + ",\n";
   out += "  \"version\": " + std::to_string(plan.version) + ",\n";
   out += "  \"model\": {\"name\": " + json(plan.model.name).dump() +
+         (plan.model.family.empty() ? "" : ", \"family\": " + json(plan.model.family).dump()) +
          ", \"layers\": " + std::to_string(plan.model.layers) + ", \"heads\": " + std::to_string(plan.model.heads) +
          ", \"head_dim\": " + std::to_string(plan.model.head_dim) + "},\n";
   const TokenLayout& t = plan.layout;

@@ -59,6 +59,7 @@ bool read_flag(const File& file, const std::string& object, const std::string& n
 ProfileMeta read_meta(const File& file) {
   ProfileMeta meta;
   meta.model = file.read_string_attribute("/", "model");
+  if (file.has_attribute("/", "family")) meta.family = file.read_string_attribute("/", "family");  // optional
   meta.tool_version = file.read_string_attribute("/", "tool_version");
   meta.created = file.read_string_attribute("/", "created");
   meta.synthetic = file.has_attribute("/", "synthetic") && read_flag(file, "/", "synthetic");

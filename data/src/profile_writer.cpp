@@ -79,6 +79,7 @@ void write_header(hdf5::File& file, const ProfileMeta& meta) {
   file.write_attribute("/", "version", schema::kVersion);
   file.write_attribute("/", "tool_version", meta.tool_version);
   file.write_attribute("/", "model", meta.model);
+  if (!meta.family.empty()) file.write_attribute("/", "family", meta.family);  // profiles before it have none
   file.write_attribute("/", "created", meta.created);
   file.write_attribute("/", "synthetic", int64_t{meta.synthetic ? 1 : 0});
   file.write_attribute("/", "complete", int64_t{0});

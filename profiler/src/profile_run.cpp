@@ -9,8 +9,7 @@
 
 #include "svdit/runtime/attention_observer.h"
 #include "svdit/runtime/denoising_loop.h"
-#include "svdit/runtime/flow_schedule.h"
-#include "svdit/runtime/sampling.h"
+#include "svdit/runtime/model_family.h"
 
 namespace svdit::profiler {
 
@@ -29,18 +28,19 @@ class ConditionalObserver final : public rt::AttentionObserver {
 
 }  // namespace
 
-data::ProfileMeta make_profile_meta(const rt::WanModel& model, const rt::VideoGeometry& geometry,
+data::ProfileMeta make_profile_meta(const rt::Model& model, const rt::VideoGeometry& geometry,
                                     const std::vector<PromptInput>& prompts, const ProfileRunOptions& options) {
-  const rt::WanConfig& config = model.config();
+  const data::PlanModel shape = model.plan_model();
   data::ProfileMeta meta;
-  meta.model = config.name;
-  meta.layers = config.num_layers;
-  meta.heads = config.num_heads;
-  meta.head_dim = config.head_dim();
-  meta.layout = rt::token_layout(geometry, options.block_size);
+  meta.model = shape.name;
+  meta.family = shape.family;
+  meta.layers = shape.layers;
+  meta.heads = shape.heads;
+  meta.head_dim = shape.head_dim;
+  meta.layout = model.token_layout(geometry, options.block_size);
   meta.dtype = profile_dtype_name(model.compute_dtype());
   meta.sampling_steps = options.sampling.steps;
-  const rt::FlowSchedule schedule = rt::make_flow_schedule(options.sampling.steps, options.sampling.shift);
+  const rt::FlowSchedule schedule = model.schedule(options.sampling);
   meta.steps = options.profile_steps;
   for (const int64_t s : meta.steps) {
     if (s < 0 || s >= schedule.steps()) {
@@ -58,7 +58,7 @@ data::ProfileMeta make_profile_meta(const rt::WanModel& model, const rt::VideoGe
 // at a profiled step, first (default candidates, first profiled step) an extra conditional forward of every
 // prompt for the top_k calibration, then every prompt's step with its conditional forward observed, then
 // end_step() writes the step's maps.
-ProfileRunReport run_profile(const rt::WanModel& model, const rt::VideoGeometry& geometry,
+ProfileRunReport run_profile(const rt::Model& model, const rt::VideoGeometry& geometry,
                              const std::vector<PromptInput>& prompts, const at::Tensor& negative_context,
                              const ProfileRunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -71,11 +71,10 @@ ProfileRunReport run_profile(const rt::WanModel& model, const rt::VideoGeometry&
 
   std::vector<rt::DenoisingLoop> loops;  // [prompt]
   for (const PromptInput& prompt : prompts) {
-    loops.push_back(rt::make_denoising_loop(model.config(), geometry, {prompt.context, negative_context},
-                                            options.sampling, model.device()));
+    loops.push_back(model.denoising_loop(geometry, {prompt.context, negative_context}, options.sampling));
   }
   const std::vector<int64_t>& steps = session.meta().steps;
-  const rt::Denoiser unobserved = rt::wan_denoiser(model, nullptr, nullptr, nullptr);
+  const rt::Denoiser unobserved = rt::model_denoiser(model, nullptr, nullptr, nullptr);
   for (int64_t i = 0; i <= session.last_step(); ++i) {
     if (std::find(steps.begin(), steps.end(), i) == steps.end()) {
       for (rt::DenoisingLoop& loop : loops) loop.step(unobserved);
@@ -84,7 +83,7 @@ ProfileRunReport run_profile(const rt::WanModel& model, const rt::VideoGeometry&
     if (session.calibrating()) {
       ConditionalObserver calibration;
       calibration.callback = [&](const rt::SelfAttentionEvent& e) { session.calibrate(e.q, e.k); };
-      const rt::Denoiser observed = rt::wan_denoiser(model, nullptr, &calibration, nullptr);
+      const rt::Denoiser observed = rt::model_denoiser(model, nullptr, &calibration, nullptr);
       for (const rt::DenoisingLoop& loop : loops) {
         const at::Tensor timestep = loop.timestep();  // [1]
         static_cast<void>(observed({i, rt::CfgBranch::conditional, loop.latents(), timestep, loop.conditioning().context}));
@@ -98,7 +97,7 @@ ProfileRunReport run_profile(const rt::WanModel& model, const rt::VideoGeometry&
         session.observe(prompt, i, e.call.layer, e.q, e.k, e.v);
       };
       const bool wanted = session.wants(prompt, i);
-      loops[p].step(rt::wan_denoiser(model, nullptr, wanted ? &observer : nullptr, nullptr));
+      loops[p].step(rt::model_denoiser(model, nullptr, wanted ? &observer : nullptr, nullptr));
     }
     session.end_step(i);
   }

@@ -42,6 +42,7 @@ std::string meta_difference(const data::ProfileMeta& file, const data::ProfileMe
     return field + " (file: " + a + ", this run: " + b + ")";
   };
   if (file.model != run.model) return differ("model", file.model, run.model);
+  if (file.family != run.family) return differ("family", file.family, run.family);
   if (file.layers != run.layers) return differ("layers", std::to_string(file.layers), std::to_string(run.layers));
   if (file.heads != run.heads) return differ("heads", std::to_string(file.heads), std::to_string(run.heads));
   if (file.head_dim != run.head_dim) {

@@ -1,4 +1,4 @@
-// svdit profile: run the Wan2.1 DiT over prompts and record, per profiled step, layer and head, the error and
+// svdit profile: run the DiT of any registered model family over prompts and record, per profiled step, layer and head, the error and
 // recall of every candidate pattern, the attention maps, and the candidates' kernel cost (docs/PROFILER.md).
 
 #include <ATen/ATen.h>
@@ -15,7 +15,7 @@
 #include "svdit/profiler/step_selection.h"
 #include "svdit/runtime/text_embeddings.h"
 #include "svdit/runtime/tool_options.h"
-#include "svdit/runtime/wan_model.h"
+#include "svdit/runtime/model_family.h"
 
 namespace cli = svdit::cli;
 namespace rt = svdit::runtime;
@@ -27,7 +27,7 @@ cli::ArgParser make_parser() {
   cli::ArgParser p(
       "svdit profile",
       "svdit profile (--weights PATH | --random-weights CONFIG) --prompt P [--prompt P …] --out PROFILE.h5 [options]",
-      "Runs the Wan2.1 DiT through a normal sampling run per prompt and, at each profiled step (conditional\n"
+      "Runs the DiT (any supported family: Wan2.1, CogVideoX1.5) through a normal sampling run per prompt and, at each profiled step (conditional\n"
       "branch), measures every self-attention layer on its real q, k, v: for each head and candidate pattern the\n"
       "relative MSE of the head's output and the attention mass kept, and the head's block-pooled and\n"
       "frame-to-frame attention maps; then times every candidate's kernel (CUPTI on a GPU, CPU wall clock\n"
@@ -38,7 +38,7 @@ cli::ArgParser make_parser() {
   p.option("prompt", "PROMPT", "a prompt (repeatable): the text for a model with a text encoder (the demo model), "
                                "otherwise an embeddings file FILE[:KEY]");
   p.option("negative-prompt", "PROMPT", "the unconditional branch's prompt, same form (default: empty, zero rows)");
-  cli::add_video_size_options(p, rt::kWanVideoSize);
+  cli::add_video_size_options(p, rt::kAnyFamilyVideoSize);
   rt::add_sampling_options(p, "noise seed (every prompt starts from the same noise)");
   p.option("profile-steps", "LIST", "steps measured: all, a list 0,5,10, or every:K[+O]", "all");
   p.option("map-steps", "LIST", "profiled steps that also store attention maps: all, none, a list, every:K[+O]",
@@ -72,10 +72,11 @@ int run(const cli::ArgParser& args) {
   const std::vector<std::string> prompt_specs = args.get_all("prompt");
   if (prompt_specs.empty()) throw cli::UsageError("give at least one --prompt");
 
-  const rt::ModelFromArgs loaded = rt::model_from_args(args);
-  const rt::WanConfig& config = loaded.model->config();
-  const cli::VideoSize video = cli::video_size_from_args(args);
-  const rt::VideoGeometry geometry = rt::video_geometry(config, video.frames, video.height, video.width);
+  const rt::FamilyModelFromArgs loaded = rt::family_model_from_args(args);
+  const rt::Model& model = *loaded.model;
+  const svdit::data::PlanModel shape = model.plan_model();
+  const cli::VideoSize video = rt::video_size_from_args(args, model);
+  const rt::VideoGeometry geometry = model.video_geometry(video.frames, video.height, video.width);
 
   pr::ProfileRunOptions options;
   options.out = args.get("out");
@@ -84,7 +85,7 @@ int run(const cli::ArgParser& args) {
   if (options.block_size != 64 && options.block_size != 128) {
     throw cli::UsageError("--block-size: expected 64 or 128, found " + std::to_string(options.block_size));
   }
-  options.sampling = rt::sampling_options_from_args(args);
+  options.sampling = rt::sampling_options_from_args(args, model);
   try {
     options.profile_steps = pr::parse_steps(args.get("profile-steps"), options.sampling.steps, "profile-steps");
     const std::vector<int64_t> maps = pr::parse_steps(args.get("map-steps"), options.sampling.steps, "map-steps");
@@ -95,7 +96,7 @@ int run(const cli::ArgParser& args) {
     throw cli::UsageError(e.what());
   }
   if (options.profile_steps.empty()) throw cli::UsageError("--profile-steps: selects no step");
-  const svdit::data::TokenLayout layout = rt::token_layout(geometry, options.block_size);
+  const svdit::data::TokenLayout layout = model.token_layout(geometry, options.block_size);
   if (args.has("candidates")) options.candidates = pr::read_candidates_file(args.get("candidates"), layout);
   if (args.has("top-k-blocks")) {
     options.top_k_blocks = args.get_int("top-k-blocks");
@@ -123,22 +124,23 @@ int run(const cli::ArgParser& args) {
   options.cost_warmup = gpu_cost ? 2 : 1;
   options.max_group = args.has("max-group") ? args.get_int("max-group") : 0;
   if (options.cost_repetitions < 1) throw cli::UsageError("--cost-reps: expected >= 1");
-  if (options.max_group < 0 || options.max_group > config.num_heads) {
-    throw cli::UsageError("--max-group: expected 1 … " + std::to_string(config.num_heads));
+  if (options.max_group < 0 || options.max_group > shape.heads) {
+    throw cli::UsageError("--max-group: expected 1 … " + std::to_string(shape.heads));
   }
   options.quiet = args.flag_set("quiet");
 
   std::vector<pr::PromptInput> prompts;
-  for (const std::string& spec : prompt_specs) prompts.push_back({spec, rt::prompt_embeddings(spec, config)});
+  const rt::TextSpec text = model.text_spec();
+  for (const std::string& spec : prompt_specs) prompts.push_back({spec, rt::prompt_embeddings(spec, text)});
   const at::Tensor negative = rt::prompt_embeddings(args.has("negative-prompt") ? args.get("negative-prompt") : "",
-                                                    config);  // [1, text_len, text_dim]
+                                                    text);  // [1, text_len, text_dim]
 
   if (!options.quiet) {
     std::fprintf(stderr,
                  "model   %s\nweights %s\ndevice  %s, compute %s\nlayout  %s\nrun     %lld steps (%s), profiled "
                  "%zu, maps at %zu, %zu prompt(s), guidance %g, seed %llu\n",
-                 rt::describe(config).c_str(), loaded.label.c_str(), loaded.device.str().c_str(),
-                 c10::toString(loaded.model->compute_dtype()), svdit::data::describe(layout).c_str(),
+                 model.describe().c_str(), loaded.label.c_str(), loaded.device.str().c_str(),
+                 c10::toString(model.compute_dtype()), svdit::data::describe(layout).c_str(),
                  static_cast<long long>(options.sampling.steps), options.sampling.sampler.c_str(),
                  options.profile_steps.size(), options.map_steps.size(), prompts.size(), options.sampling.guidance,
                  static_cast<unsigned long long>(options.sampling.seed));
@@ -146,7 +148,7 @@ int run(const cli::ArgParser& args) {
                  options.candidates ? (std::to_string(options.candidates->size()) + " from " + args.get("candidates")).c_str()
                                     : "the default family (top_k stripes calibrated at the first profiled step)");
   }
-  const pr::ProfileRunReport report = pr::run_profile(*loaded.model, geometry, prompts, negative, options);
+  const pr::ProfileRunReport report = pr::run_profile(model, geometry, prompts, negative, options);
   if (!options.quiet) {
     const double per_step = static_cast<double>(options.profile_steps.size() * prompts.size());
     std::fprintf(stderr,

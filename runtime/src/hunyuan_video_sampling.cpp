@@ -64,7 +64,7 @@ Denoiser hunyuan_video_denoiser(const HunyuanVideoModel& model, const HunyuanVid
     const HunyuanVideoPrompt& prompt = conditional ? positive : *negative;
     const ForwardOptions forward{call.step, call.branch, attention,
                                  conditional ? conditional_observer : unconditional_observer};
-    return model.forward(call.latents, hunyuan_video_timestep(schedule, call.step), call.context,
+    return model.forward(call.latents, hunyuan_video_timestep(schedule, call.step), call.context.embeddings,
                          prompt.pooled.unsqueeze(0), guidance, forward);  // [1, C, T, H, W]
   };
 }

@@ -64,8 +64,12 @@ std::vector<MixEntry> parse_mix(std::string_view text) {
 }
 
 data::Plan make_mixed_plan(const WanConfig& config, const data::TokenLayout& layout, const MixedPlanOptions& o) {
+  return make_mixed_plan(plan_model(config), layout, o);
+}
+
+data::Plan make_mixed_plan(const data::PlanModel& model, const data::TokenLayout& layout, const MixedPlanOptions& o) {
   data::Plan plan;
-  plan.model = plan_model(config);
+  plan.model = model;
   plan.layout = layout;
   // Pattern ids in a fixed order; only the kinds the mix uses (and dense, for warm-up layers).
   std::map<std::string, int32_t> id_of;
@@ -85,8 +89,8 @@ data::Plan make_mixed_plan(const WanConfig& config, const data::TokenLayout& lay
   }
 
   // Exact proportions over the sparse layers' heads (largest remainder), then a seeded Fisher–Yates shuffle.
-  const int64_t sparse_layers = std::max<int64_t>(config.num_layers - o.dense_layers, 0);
-  const int64_t slots = sparse_layers * config.num_heads;
+  const int64_t sparse_layers = std::max<int64_t>(model.layers - o.dense_layers, 0);
+  const int64_t slots = sparse_layers * model.heads;
   double total = 0;
   for (const MixEntry& e : o.mix) total += e.weight;
   std::vector<int32_t> assignment;
@@ -108,9 +112,9 @@ data::Plan make_mixed_plan(const WanConfig& config, const data::TokenLayout& lay
   data::ScheduleEntry sparse;
   sparse.step_begin = std::clamp<int64_t>(o.dense_steps, 0, o.steps);
   sparse.step_end = o.steps;
-  sparse.heads.assign(static_cast<size_t>(config.num_layers * config.num_heads), id_of.at("dense"));
+  sparse.heads.assign(static_cast<size_t>(model.layers * model.heads), id_of.at("dense"));
   std::copy(assignment.begin(), assignment.end(),
-            sparse.heads.begin() + static_cast<std::ptrdiff_t>((config.num_layers - sparse_layers) * config.num_heads));
+            sparse.heads.begin() + static_cast<std::ptrdiff_t>((model.layers - sparse_layers) * model.heads));
   if (sparse.step_begin > 0) {
     data::ScheduleEntry warm;
     warm.step_begin = 0;

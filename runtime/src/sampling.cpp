@@ -25,7 +25,8 @@ DenoisingLoop make_denoising_loop(const WanConfig& config, const VideoGeometry& 
     throw std::invalid_argument("sampling: in_dim " + std::to_string(config.in_dim) + " ≠ out_dim " +
                                 std::to_string(config.out_dim) + ": the velocity cannot update the latents");
   }
-  std::unique_ptr<FlowSampler> sampler = make_sampler(options.sampler, make_flow_schedule(options.steps, options.shift));
+  const std::string sampler_name = options.sampler == "auto" ? "unipc" : options.sampler;  // Wan2.1's own
+  std::unique_ptr<FlowSampler> sampler = make_sampler(sampler_name, make_flow_schedule(options.steps, options.shift));
   std::unique_ptr<Guidance> guidance = make_guidance(options.guidance, conditioning.negative_context.defined());
   return DenoisingLoop(initial_noise(config, g, options.seed, device), std::move(conditioning), std::move(sampler),
                        std::move(guidance));
@@ -33,25 +34,19 @@ DenoisingLoop make_denoising_loop(const WanConfig& config, const VideoGeometry& 
 
 Denoiser wan_denoiser(const WanModel& model, AttentionBackend* attention, AttentionObserver* conditional_observer,
                       AttentionObserver* unconditional_observer) {
-  return [&model, attention, conditional_observer, unconditional_observer](const DenoiserCall& call) {
-    AttentionObserver* observer =
-        call.branch == CfgBranch::conditional ? conditional_observer : unconditional_observer;
-    const ForwardOptions forward{call.step, call.branch, attention, observer};
-    return model.forward(call.latents, call.timestep, call.context, forward);  // [1, C, T, H, W]
-  };
+  return model_denoiser(model, attention, conditional_observer, unconditional_observer);
 }
 
-at::Tensor sample_video(const WanModel& model, const VideoGeometry& g, const at::Tensor& context,
-                        const at::Tensor& negative_context, const SamplingOptions& options,
-                        const SamplingHooks& hooks) {
+at::Tensor sample_video(const Model& model, const VideoGeometry& g, Conditioning conditioning,
+                        const SamplingOptions& options, const SamplingHooks& hooks) {
   const at::Device device = model.device();
-  DenoisingLoop loop = make_denoising_loop(model.config(), g, {context, negative_context}, options, device);
-  const Denoiser denoise = wan_denoiser(model, hooks.attention, hooks.observer, hooks.observer);
+  DenoisingLoop loop = model.denoising_loop(g, std::move(conditioning), options);
+  const Denoiser denoise = model_denoiser(model, hooks.attention, hooks.observer, hooks.observer);
   const FlowSchedule& schedule = loop.sampler().schedule();
   while (!loop.done()) {
     const auto started = std::chrono::steady_clock::now();
     const int64_t i = loop.next_step();
-    const at::Tensor& x = loop.step(denoise);  // [1, C, T, H, W]
+    const at::Tensor& x = loop.step(denoise);  // the latents' shape
     if (hooks.on_step) {
       synchronize(device);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -60,6 +55,12 @@ at::Tensor sample_video(const WanModel& model, const VideoGeometry& g, const at:
     }
   }
   return loop.latents();
+}
+
+at::Tensor sample_video(const WanModel& model, const VideoGeometry& g, const at::Tensor& context,
+                        const at::Tensor& negative_context, const SamplingOptions& options,
+                        const SamplingHooks& hooks) {
+  return sample_video(static_cast<const Model&>(model), g, Conditioning{context, negative_context}, options, hooks);
 }
 
 }  // namespace svdit::runtime

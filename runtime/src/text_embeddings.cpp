@@ -19,7 +19,7 @@ namespace {
 std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(at::IntArrayRef(shape)); }
 }  // namespace
 
-at::Tensor load_text_embeddings(const std::string& spec, const WanConfig& config) {
+at::Tensor load_text_embeddings(const std::string& spec, const TextSpec& config) {
   // FILE or FILE:KEY. A path may itself contain ':', so KEY is split off only when FILE exists without it.
   std::string path = spec, key;
   if (const size_t colon = spec.rfind(':'); colon != std::string::npos && !std::filesystem::exists(spec)) {
@@ -56,24 +56,43 @@ at::Tensor load_text_embeddings(const std::string& spec, const WanConfig& config
   return out;
 }
 
-at::Tensor zero_text_embeddings(const WanConfig& config) {
+at::Tensor zero_text_embeddings(const TextSpec& config) {
   return at::zeros({1, config.text_len, config.text_dim}, at::TensorOptions().dtype(at::kFloat));  // [1, L, text_dim]
 }
 
-at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config) {
-  std::vector<float> rows = demo_prompt_rows(prompt, config.text_len, config.text_dim);  // [L, text_dim]
-  return at::from_blob(rows.data(), {1, config.text_len, config.text_dim}, at::TensorOptions().dtype(at::kFloat))
-      .clone();  // [1, L, text_dim]
+at::Tensor prompt_embeddings(const std::string& prompt, const TextSpec& text) {
+  if (text.text_encoder.empty()) {
+    if (prompt.empty()) return zero_text_embeddings(text);
+    return load_text_embeddings(prompt, text);
+  }
+  if (text.text_encoder == kDemoWordsEncoder) {
+    std::vector<float> rows = demo_prompt_rows(prompt, text.text_len, text.text_dim);  // [L, text_dim]
+    return at::from_blob(rows.data(), {1, text.text_len, text.text_dim}, at::TensorOptions().dtype(at::kFloat))
+        .clone();  // [1, L, text_dim]
+  }
+  throw std::invalid_argument("config field text_encoder: unknown encoder \"" + text.text_encoder + "\" (known: " +
+                              kDemoWordsEncoder + ")");
 }
 
+namespace {
+TextSpec spec_of(const WanConfig& config) { return TextSpec{config.text_len, config.text_dim, 0, false, config.text_encoder}; }
+}  // namespace
+
+at::Tensor load_text_embeddings(const std::string& spec, const WanConfig& config) {
+  return load_text_embeddings(spec, spec_of(config));
+}
+at::Tensor zero_text_embeddings(const WanConfig& config) { return zero_text_embeddings(spec_of(config)); }
+at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config) {
+  TextSpec text = spec_of(config);
+  text.text_encoder = kDemoWordsEncoder;  // whatever the config says
+  return prompt_embeddings(prompt, text);
+}
 at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config) {
-  if (config.text_encoder.empty()) {
-    if (prompt.empty()) return zero_text_embeddings(config);
-    return load_text_embeddings(prompt, config);
+  if (!config.text_encoder.empty() && config.text_encoder != kDemoWordsEncoder) {
+    throw std::invalid_argument(config.name + ": config field text_encoder: unknown encoder \"" +
+                                config.text_encoder + "\" (known: " + kDemoWordsEncoder + ")");
   }
-  if (config.text_encoder == kDemoWordsEncoder) return demo_word_embeddings(prompt, config);
-  throw std::invalid_argument(config.name + ": config field text_encoder: unknown encoder \"" + config.text_encoder +
-                              "\" (known: " + kDemoWordsEncoder + ")");
+  return prompt_embeddings(prompt, spec_of(config));
 }
 
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key) {

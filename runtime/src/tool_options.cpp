@@ -42,32 +42,50 @@ DeviceChoice device_from_args(const cli::ArgParser& args) {
 
 void add_model_options(cli::ArgParser& parser) {
   parser.option("weights", "PATH",
-                "checkpoint: .safetensors, *.safetensors.index.json or a directory (config.json beside it is used)");
-  parser.option("random-weights", "CONFIG", "random weights instead: a preset (1.3B, 14B) or a config.json");
+                "checkpoint of any supported family: .safetensors, *.safetensors.index.json or a directory (config.json\n"
+                "beside it is used; its _class_name or the tensor names say the family)");
+  parser.option("random-weights", "CONFIG",
+                "random weights instead: a preset (" + describe_presets() + ") or a config.json");
   parser.option("weights-seed", "N", "seed of --random-weights", "0");
 }
 
-ModelFromArgs model_from_args(const cli::ArgParser& args) {
+FamilyModelFromArgs family_model_from_args(const cli::ArgParser& args) {
   if (args.has("weights") == args.has("random-weights")) {
     throw cli::UsageError("give exactly one of --weights and --random-weights");
   }
   const DeviceChoice choice = device_from_args(args);
   const WeightOptions options{choice.device, choice.dtype};
-  ModelFromArgs out;
-  out.device = choice.device;
-  if (args.has("weights")) {
-    LoadedModel loaded = load_wan_model(args.get("weights"), options);
-    out.model = std::move(loaded.model);
-    out.label = args.get("weights") + " (" + to_string(loaded.naming) + " names, config " + loaded.config_source + ")";
-    return out;
+  OpenedModel opened = args.has("weights") ? load_model(args.get("weights"), options)
+                                           : random_model(args.get("random-weights"), options, args.get_u64("weights-seed"));
+  return FamilyModelFromArgs{std::move(opened.model), std::move(opened.label), choice.device};
+}
+
+ModelFromArgs model_from_args(const cli::ArgParser& args) {
+  FamilyModelFromArgs any = family_model_from_args(args);
+  auto* wan = dynamic_cast<WanModel*>(any.model.get());
+  if (wan == nullptr) {
+    throw std::invalid_argument(any.label + ": a " + any.model->family() + " model; this tool runs Wan2.1 only");
   }
-  const std::string spec = args.get("random-weights");
-  const std::optional<WanConfig> preset = preset_config(spec);
-  const WanConfig config = preset ? *preset : read_config(spec);
-  const uint64_t seed = args.get_u64("weights-seed");
-  out.model = std::make_unique<WanModel>(config, random_state_dict(config, options, seed), "random weights (" + spec + ")");
-  out.label = "random (" + spec + ", seed " + std::to_string(seed) + ")";
-  return out;
+  static_cast<void>(any.model.release());  // ownership moves to the WanModel pointer below
+  return ModelFromArgs{std::unique_ptr<WanModel>(wan), std::move(any.label), any.device};
+}
+
+const cli::VideoSizeDefaults kAnyFamilyVideoSize{{"", "default: the model family's, e.g. 81 for Wan2.1"},
+                                                 {"", "default: the family's, e.g. 480 for Wan2.1"},
+                                                 {"", "default: the family's, e.g. 832 for Wan2.1"}};
+
+cli::VideoSize video_size_from_args(const cli::ArgParser& args, const Model& model) {
+  const ModelFamily* family = find_model_family(model.family());
+  auto size = [&](const char* option, const cli::VideoSizeOption& fallback) -> int64_t {
+    if (args.has(option)) return args.get_int(option, 1, int64_t{1} << 20);
+    if (family == nullptr || fallback.fallback.empty()) {
+      throw cli::UsageError(std::string("--") + option + " is required for a " + model.family() + " model");
+    }
+    return std::stoll(fallback.fallback);
+  };
+  if (family == nullptr) return {size("frames", {}), size("height", {}), size("width", {})};
+  return {size("frames", family->video_size.frames), size("height", family->video_size.height),
+          size("width", family->video_size.width)};
 }
 
 void add_sampling_options(cli::ArgParser& parser, const std::string& seed_help) {
@@ -77,7 +95,7 @@ void add_sampling_options(cli::ArgParser& parser, const std::string& seed_help) 
   parser.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)",
                 shortest(defaults.guidance));
   parser.option("seed", "N", seed_help, std::to_string(defaults.seed));
-  parser.option("sampler", "NAME", "unipc (order 2, bh2) or euler", defaults.sampler);
+  parser.option("sampler", "NAME", "auto (the family's own), or Wan2.1's unipc (order 2, bh2) or euler", "auto");
 }
 
 SamplingOptions sampling_options_from_args(const cli::ArgParser& args) {
@@ -87,6 +105,12 @@ SamplingOptions sampling_options_from_args(const cli::ArgParser& args) {
   options.guidance = args.get_double("guidance");
   options.seed = args.get_u64("seed");
   options.sampler = args.get("sampler");
+  return options;
+}
+
+SamplingOptions sampling_options_from_args(const cli::ArgParser& args, const Model& model) {
+  SamplingOptions options = sampling_options_from_args(args);
+  if (options.sampler == "auto") options.sampler = model.default_sampler();  // what the run records
   return options;
 }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -13,12 +12,13 @@
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
 #include "svdit/data/size_limits.h"
-#include "svdit/data/strict_json.h"
+#include "config_fields.h"
 
 namespace svdit::runtime {
 
 using data::FormatError;
 using nlohmann::json;
+using namespace config_fields;
 
 namespace {
 
@@ -32,40 +32,6 @@ std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-// Reads an optional integer field; a present field of the wrong type is an error, never silently ignored.
-void read_int(const json& j, const char* field, int64_t& target, const std::string& source) {
-  const auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return;
-  if (!it->is_number_integer()) {
-    throw FormatError(source, field, "expected an integer, found " + it->dump());
-  }
-  target = it->get<int64_t>();
-}
-
-void read_double(const json& j, const char* field, double& target, const std::string& source) {
-  const auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return;
-  if (!it->is_number()) throw FormatError(source, field, "expected a number, found " + it->dump());
-  target = it->get<double>();
-}
-
-void read_string(const json& j, const char* field, std::string& target, const std::string& source) {
-  const auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return;
-  if (!it->is_string()) throw FormatError(source, field, "expected a string, found " + it->dump());
-  target = it->get<std::string>();
-}
-
-void read_triple(const json& j, const char* field, std::array<int64_t, 3>& target, const std::string& source) {
-  const auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return;
-  if (!it->is_array() || it->size() != 3 ||
-      !std::all_of(it->begin(), it->end(), [](const json& v) { return v.is_number_integer(); })) {
-    throw FormatError(source, field, "expected an array of 3 integers, found " + it->dump());
-  }
-  for (size_t i = 0; i < 3; ++i) target[i] = (*it)[i].get<int64_t>();
 }
 
 // Options of other Wan variants that this runtime does not implement: refuse rather than run a different model.
@@ -175,6 +141,11 @@ std::optional<WanConfig> preset_config(std::string_view name) {
 
 WanConfig parse_config(const json& j, const std::string& source) {
   if (!j.is_object()) throw FormatError(source, "<root>", "expected a JSON object, found " + j.dump().substr(0, 60));
+  // A config of another family (CogVideoX's also has num_attention_heads) must not be read as a Wan shape.
+  if (const auto family = data::family_from_config(j, source); family && family->family != "wan2.1") {
+    throw FormatError(source, family->evidence.starts_with("_class_name") ? "_class_name" : "config",
+                      "describes a " + family->family + " model (" + family->evidence + "), expected a Wan2.1 config");
+  }
   WanConfig c;
   const bool diffusers = j.contains("num_attention_heads") || j.contains("attention_head_dim") ||
                          (j.contains("_class_name") && j["_class_name"] == "WanTransformer3DModel");
@@ -247,18 +218,8 @@ WanConfig parse_config(const json& j, const std::string& source) {
 }
 
 WanConfig read_config(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw FormatError(path.string(), "<file>", "cannot read the model config: not a regular file");
-  }
-  std::ifstream in(path);
-  if (!in) throw FormatError(path.string(), "<file>", "cannot open the model config");
-  std::stringstream text;
-  text << in.rdbuf();
   // Strictly (svdit/data/strict_json.h): a duplicate key or a number like 1e999 is refused naming the field.
-  constexpr int kMaxConfigDepth = 8;
-  const json j = data::detail::parse_json_strictly(text.str(), path.string(), "<root>", kMaxConfigDepth);
-  return parse_config(j, path.string());
+  return parse_config(data::read_config_json(path), path.string());
 }
 
 json config_to_json(const WanConfig& c) {
@@ -342,24 +303,6 @@ WanConfig detect_config(const data::SafetensorsCollection& weights) {
   return c;
 }
 
-std::optional<std::filesystem::path> find_config_beside(const std::filesystem::path& weights_path) {
-  std::error_code ec;
-  const std::filesystem::path dir =
-      std::filesystem::is_directory(weights_path, ec) ? weights_path : weights_path.parent_path();
-  const std::filesystem::path candidate = (dir.empty() ? std::filesystem::path(".") : dir) / "config.json";
-  if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
-  // Something named config.json that is no file (a directory, a dangling link) is a mistake to report, not a
-  // reason to fall back silently to sizes detected from the weights.
-  const std::filesystem::file_status link = std::filesystem::symlink_status(candidate, ec);
-  if (!ec && std::filesystem::exists(link)) {
-    const bool dangling = std::filesystem::is_symlink(link) && !std::filesystem::exists(candidate, ec);
-    throw FormatError(candidate.string(), "<file>",
-                      dangling ? "is a link to nothing; the model config beside the weights must be a JSON file"
-                               : "is not a regular file; the model config beside the weights must be a JSON file");
-  }
-  return std::nullopt;
-}
-
 std::string describe(const WanConfig& c) {
   std::ostringstream s;
   s << c.name << ": dim " << c.dim << ", " << c.num_layers << " layers, " << c.num_heads << " heads × "
@@ -411,7 +354,7 @@ VideoGeometry video_geometry(const WanConfig& c, int64_t frames, int64_t height,
 }
 
 data::PlanModel plan_model(const WanConfig& c) {
-  return data::PlanModel{c.name, c.num_layers, c.num_heads, c.head_dim()};
+  return data::PlanModel{c.name, c.num_layers, c.num_heads, c.head_dim(), "wan2.1"};
 }
 
 data::TokenLayout token_layout(const VideoGeometry& g, int64_t block_size) {

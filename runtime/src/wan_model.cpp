@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "svdit/data/checkpoint_family.h"
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
 #include "svdit/runtime/sequence_parallel.h"
@@ -64,7 +65,7 @@ WanModel::WanModel(WanConfig config, StateDict weights, std::string source)
     std::string what;
     for (size_t i = 0; i < problems.size() && i < 40; ++i) what += (i ? "; " : "") + problems[i];
     throw data::FormatError(source, problems.front().substr(0, problems.front().find(':')),
-                            "the weights do not match " + describe(config_) + ": " + what);
+                            "the weights do not match " + runtime::describe(config_) + ": " + what);
   }
 
   const at::Tensor& pw = weights_.at("patch_embedding.weight");
@@ -264,20 +265,25 @@ at::Tensor WanModel::run_block(const Block& blk, int64_t layer, const at::Tensor
   return x;
 }
 
+std::unique_ptr<WanModel> load_wan_model(const CheckpointToLoad& checkpoint, const WeightOptions& options) {
+  WanConfig config = checkpoint.config ? read_config(*checkpoint.config) : detect_config(checkpoint.weights);
+  StateDict state = load_state_dict(checkpoint.weights, config, options);
+  return std::make_unique<WanModel>(std::move(config), std::move(state), checkpoint.weights.source());
+}
+
 LoadedModel load_wan_model(const std::filesystem::path& weights_path, const WeightOptions& options) {
   const data::SafetensorsCollection weights = data::SafetensorsCollection::open(weights_path);
-  LoadedModel loaded;
-  WanConfig config;
-  if (const auto config_path = find_config_beside(weights_path)) {
-    config = read_config(*config_path);
-    loaded.config_source = config_path->string();
-  } else {
-    config = detect_config(weights);
-    loaded.config_source = "detected from " + weights.source();
+  // A checkpoint of another family is refused here, naming what it holds, before its tensors are read as Wan's.
+  const data::CheckpointFamily found = data::identify_checkpoint(weights, weights_path);
+  if (found.family.family != "wan2.1") {
+    throw data::FormatError(weights.source(), "<model family>",
+                            "holds a " + found.family.family + " model (" + found.family.evidence +
+                                "), expected a Wan2.1 checkpoint");
   }
+  LoadedModel loaded;
+  loaded.config_source = found.config ? found.config->string() : "detected from " + weights.source();
   loaded.naming = detect_naming(weights);
-  StateDict state = load_state_dict(weights, config, options);
-  loaded.model = std::make_unique<WanModel>(std::move(config), std::move(state), weights.source());
+  loaded.model = load_wan_model(CheckpointToLoad{weights, found.config}, options);
   return loaded;
 }
 

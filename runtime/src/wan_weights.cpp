@@ -4,30 +4,17 @@
 
 #include <ATen/ATen.h>
 
-#include <bit>
 #include <cmath>
-#include <cstring>
 #include <mutex>
-#include <set>
 #include <stdexcept>
 
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/runtime/checkpoint_tensors.h"
 
 namespace svdit::runtime {
 
-using data::FormatError;
-
-// Tensor bytes are copied straight from the file into tensors: both are little-endian only on such a host.
-static_assert(std::endian::native == std::endian::little, "svdit reads safetensors on little-endian hosts only");
-
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
@@ -70,28 +57,6 @@ std::string rename(std::string_view rest, std::span<const Rename> table, std::st
     if (starts_with(rest, r.original)) return std::string(r.diffusers) + std::string(rest.substr(r.original.size()));
   }
   throw std::invalid_argument("key_for: \"" + std::string(full) + "\" is not a Wan2.1 DiT tensor");
-}
-
-at::ScalarType scalar_type_of(data::DType dtype) {
-  switch (dtype) {
-    case data::DType::f32: return at::kFloat;
-    case data::DType::bf16: return at::kBFloat16;
-    case data::DType::f16: return at::kHalf;
-  }
-  throw std::logic_error("unknown DType");
-}
-
-// Copies the file's bytes into a fresh CPU tensor of the file's dtype (alignment-safe: the mmap may not be aligned
-// to the element size in files written by other tools).
-at::Tensor tensor_from_file(const data::SafetensorsCollection& weights, const data::TensorInfo& info) {
-  const std::span<const std::byte> bytes = weights.bytes(info.name);
-  at::Tensor t = at::empty(info.shape, at::TensorOptions().dtype(scalar_type_of(info.dtype)));  // file's shape
-  if (bytes.size() != static_cast<size_t>(t.nbytes())) {
-    throw FormatError(weights.source(), info.name, "holds " + std::to_string(bytes.size()) + " bytes, expected " +
-                                                       std::to_string(t.nbytes()));
-  }
-  if (!bytes.empty()) std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
-  return t;
 }
 
 }  // namespace
@@ -162,35 +127,9 @@ KeyNaming detect_naming(const data::SafetensorsCollection& weights) {
 }
 
 void check_checkpoint(const data::SafetensorsCollection& weights, const WanConfig& config, KeyNaming naming) {
-  std::vector<std::string> problems;  // "key: what"
-  std::set<std::string> expected_keys;
-  for (const ExpectedTensor& e : expected_tensors(config)) {
-    const std::string key = key_for(e.name, naming);
-    expected_keys.insert(key);
-    const data::TensorInfo* t = weights.find(key);
-    if (t == nullptr) {
-      problems.push_back(key + ": missing (expected shape " + shape_text(e.shape) + ")");
-    } else if (t->shape != e.shape) {
-      problems.push_back(key + ": expected shape " + shape_text(e.shape) + ", found " + shape_text(t->shape));
-    }
-  }
-  for (const data::TensorInfo& t : weights.tensors()) {
-    if (!expected_keys.contains(t.name)) {
-      problems.push_back(t.name + ": unexpected tensor of shape " + shape_text(t.shape) + " (not part of " +
-                         config.name + " in the " + to_string(naming) + " naming)");
-    }
-  }
-  if (problems.empty()) return;
-  constexpr size_t kListed = 40;  // a wrong model gives hundreds of problems; the first few say what is wrong
-  std::string object, what;
-  for (size_t i = 0; i < problems.size() && i < kListed; ++i) {
-    object += (i ? ", " : "") + problems[i].substr(0, problems[i].find(':'));
-    what += (i ? "; " : "") + problems[i];
-  }
-  if (problems.size() > kListed) what += "; … and " + std::to_string(problems.size() - kListed) + " more";
-  throw FormatError(weights.source(), object,
-                    "the checkpoint does not match " + describe(config) + " (" + to_string(naming) +
-                        " key naming): " + what);
+  std::vector<ExpectedKey> expected;
+  for (const ExpectedTensor& e : expected_tensors(config)) expected.push_back({key_for(e.name, naming), e.shape});
+  check_tensor_set(weights, expected, describe(config) + " (" + to_string(naming) + " key naming)");
 }
 
 StateDict load_state_dict(const data::SafetensorsCollection& weights, const WanConfig& config,
@@ -202,7 +141,7 @@ StateDict load_state_dict(const data::SafetensorsCollection& weights, const WanC
     const data::TensorInfo& info = weights.at(key_for(e.name, naming));
     const at::ScalarType dtype = e.keep_fp32 ? at::kFloat : options.compute_dtype;
     // copy=true: a CPU fp32 tensor would otherwise alias the temporary.
-    state.emplace(e.name, tensor_from_file(weights, info).to(options.device, dtype, /*non_blocking=*/false,
+    state.emplace(e.name, read_tensor(weights, info).to(options.device, dtype, /*non_blocking=*/false,
                                                              /*copy=*/true));
   }
   return state;

@@ -28,18 +28,19 @@ namespace rt = svdit::runtime;
 namespace {
 
 cli::ArgParser make_parser() {
-  cli::ArgParser p("svdit bench e2e", "svdit bench e2e [--model 1.3B|14B|CONFIG.json] [--plan PLAN.json | --mix SPEC] [options]",
+  cli::ArgParser p("svdit bench e2e", "svdit bench e2e [--model PRESET|CONFIG.json] [--plan PLAN.json | --mix SPEC] [options]",
                   "Times one DiT forward pass (every layer, random weights, B = 1) dense and with a sparse plan, at\n"
                   "the model's real size. A sampling step is two such forwards (classifier-free guidance). The\n"
                   "self-attention share comes from a separate pass with device timers around each self-attention\n"
                   "call. Without --plan, a synthetic plan mixes window / temporal / stripe+window / skip / dense\n"
-                  "heads (--mix). Presets: 1.3B at 832×480, 14B at 1280×720, 81 frames (override with\n"
-                  "--frames/--height/--width).\n\n"
+                  "heads (--mix). Presets of every family (" + rt::describe_presets() + "); the video is the\n"
+                  "family's native size (Wan2.1 1.3B 832×480, 14B 1280×720, CogVideoX1.5 1360×768; 81 frames),\n"
+                  "override with --frames/--height/--width.\n\n"
                   "--verify instead checks the sparse path of this build on this device against the CPU reference,\n"
                   "layer by layer, on a small model.");
-  p.option("model", "NAME", "1.3B, 14B or a config.json", "1.3B");
-  cli::add_video_size_options(p, {rt::kWanVideoSize.frames, {"", "default 480 for 1.3B, 720 for 14B"},
-                                  {"", "default 832 for 1.3B, 1280 for 14B"}});
+  p.option("model", "NAME", "a preset (" + rt::describe_presets() + ") or a config.json", "1.3B");
+  cli::add_video_size_options(p, {{"", "default: the family's, 81 for Wan2.1 and CogVideoX1.5"},
+                                  {"", "default: the family's; 720 for 14B"}, {"", "default: the family's; 1280 for 14B"}});
   p.option("plan", "PLAN.json", "plan to run (must match the model and video)");
   p.option("mix", "SPEC", "synthetic plan: KIND=WEIGHT,… over dense, skip, window, temporal, stripe", rt::kDefaultMix);
   p.option("dense-layers", "N", "synthetic plan: the first N layers dense", "0");
@@ -87,7 +88,7 @@ struct Timing {
   double timed_pass_ms = 0;
 };
 
-Timing time_forward(const rt::WanModel& model, const Inputs& in, rt::AttentionBackend* backend, int64_t step,
+Timing time_forward(const rt::Model& model, const Inputs& in, rt::AttentionBackend* backend, int64_t step,
                     int64_t warmup, int64_t reps) {
   const at::Device device = model.device();
   rt::ForwardOptions options{step, rt::CfgBranch::conditional, backend, nullptr};
@@ -192,14 +193,18 @@ int run_e2e(const cli::ArgParser& args) {
   const at::Device device = choice.device;
   const at::ScalarType dtype = choice.dtype;
   const std::string model_name = args.get("model");
-  const std::optional<rt::WanConfig> preset = rt::preset_config(model_name);
-  const rt::WanConfig config = preset ? *preset : rt::read_config(model_name);
-  const bool is14b = preset && config.dim == 5120;
-  const int64_t frames = args.get_int("frames");
-  const int64_t height = args.has("height") ? args.get_int("height") : (is14b ? 720 : 480);
-  const int64_t width = args.has("width") ? args.get_int("width") : (is14b ? 1280 : 832);
-  const rt::VideoGeometry g = rt::video_geometry(config, frames, height, width);
   const uint64_t seed = args.get_u64("seed");
+  const auto t_load = std::chrono::steady_clock::now();
+  const rt::OpenedModel opened = rt::random_model(model_name, {device, dtype}, seed);
+  const rt::Model& model = *opened.model;
+  const svdit::data::PlanModel shape = model.plan_model();
+  // Wan2.1-14B is benchmarked at its native 720p; every other preset at its family's default size.
+  const bool is14b = shape.name == "Wan2.1-T2V-14B";
+  const cli::VideoSize video = rt::video_size_from_args(args, model);
+  const int64_t frames = video.frames;
+  const int64_t height = args.has("height") ? video.height : (is14b ? 720 : video.height);
+  const int64_t width = args.has("width") ? video.width : (is14b ? 1280 : video.width);
+  const rt::VideoGeometry g = model.video_geometry(frames, height, width);
 
   svdit::data::Plan plan;
   std::string plan_label;
@@ -211,12 +216,12 @@ int run_e2e(const cli::ArgParser& args) {
     mo.mix = rt::parse_mix(args.get("mix"));
     mo.dense_layers = args.get_int("dense-layers");
     mo.seed = seed;
-    plan = rt::make_mixed_plan(config, rt::token_layout(g, args.get_int("block-size")), mo);
+    plan = rt::make_mixed_plan(shape, model.token_layout(g, args.get_int("block-size")), mo);
     plan_label = "synthetic mix " + args.get("mix") +
                  (mo.dense_layers > 0 ? ", first " + std::to_string(mo.dense_layers) + " layers dense" : "");
   }
   if (args.has("write-plan")) svdit::data::write_plan(plan, args.get("write-plan"));
-  rt::SparsePlanAttention sparse(plan, config, rt::token_layout(g, plan.layout.block_size),
+  rt::SparsePlanAttention sparse(plan, shape, model.token_layout(g, plan.layout.block_size),
                                  args.has("plan") ? args.get("plan") : "synthetic plan");
   int64_t step = 0;
   if (args.has("step")) {
@@ -232,21 +237,20 @@ int run_e2e(const cli::ArgParser& args) {
 
   std::printf("svdit bench e2e\nmodel      %s\nvideo      %lld frames %lld×%lld → latents %lld×%lld×%lld, %lld tokens\n"
               "device     %s, compute %s, B = 1, random weights (seed %llu)\nplan       %s, step %lld: mean block density %.3f\n",
-              rt::describe(config).c_str(), static_cast<long long>(frames), static_cast<long long>(height),
+              model.describe().c_str(), static_cast<long long>(frames), static_cast<long long>(height),
               static_cast<long long>(width), static_cast<long long>(g.latent_frames),
               static_cast<long long>(g.latent_height), static_cast<long long>(g.latent_width),
-              static_cast<long long>(g.tokens()), device.str().c_str(), c10::toString(dtype),
+              static_cast<long long>(model.token_layout(g).seq_len()), device.str().c_str(), c10::toString(dtype),
               static_cast<unsigned long long>(seed), plan_label.c_str(), static_cast<long long>(step),
               sparse.step_block_density(step));
   std::fflush(stdout);
 
-  const auto t_load = std::chrono::steady_clock::now();
-  const rt::WanModel model(config, rt::random_state_dict(config, {device, dtype}, seed), "random weights");
+  const rt::TextSpec text = model.text_spec();
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed + 1);
   Inputs in;
-  in.latents = at::randn({1, config.in_dim, g.latent_frames, g.latent_height, g.latent_width}, gen).to(device);  // [1, C, T, H, W]
-  in.timestep = at::full({1}, 500, at::kLong);                                                                   // [1]
-  in.context = (0.1 * at::randn({1, config.text_len, config.text_dim}, gen)).to(device);                         // [1, L, text_dim]
+  in.latents = at::randn(model.latent_shape(g), gen).to(device);                             // the family's layout
+  in.timestep = at::full({1}, 500, at::kLong);                                                // [1]
+  in.context = (0.1 * at::randn({1, text.text_len, text.text_dim}, gen)).to(device);         // [1, L, text_dim]
   rt::synchronize(device);
   std::printf("setup      %.1f s (random weights on the device)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
@@ -279,7 +283,7 @@ int main(int argc, char** argv) {
   const std::string sub = argc > 1 ? argv[1] : "";
   if (sub != "e2e") {
     std::printf("usage: svdit bench e2e [options]   (svdit bench e2e --help)\n\n"
-                "  e2e      one whole DiT forward, dense vs a sparse plan, at Wan2.1's real sizes\n\n"
+                "  e2e      one whole DiT forward, dense vs a sparse plan, at a model family's real sizes\n\n"
                 "Kernel-level benchmarks (sparse kernels vs cuDNN SDPA and FlexAttention) are\n"
                 "kernels/bench/bench_sparse_attention.py (scripts/gpu-check.sh --bench).\n");
     return sub.empty() || sub == "--help" || sub == "-h" ? 0 : 2;

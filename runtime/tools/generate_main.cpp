@@ -1,4 +1,5 @@
-// svdit generate: sample a video's latents with the Wan2.1 DiT, dense or with a sparse plan.
+// svdit generate: sample a video's latents with the DiT of any registered model family (model_family.h), dense or
+// with a sparse plan.
 
 #include <ATen/ATen.h>
 
@@ -31,15 +32,16 @@ namespace {
 cli::ArgParser make_parser() {
   cli::ArgParser p("svdit generate",
                   "svdit generate (--weights PATH | --random-weights CONFIG) [--plan PLAN.json] [options]",
-                  "Samples a video with the Wan2.1 text-to-video DiT (flow matching, classifier-free guidance) and\n"
-                  "writes the final latents as safetensors (tensor \"latents\", [1, C, T, H, W] fp32, settings in the\n"
+                  "Samples a video with a text-to-video DiT of any supported family (Wan2.1, CogVideoX1.5; its own\n"
+                  "sampler, classifier-free guidance) and writes the final latents as safetensors (tensor \"latents\" in\n"
+                  "the family's layout, Wan2.1 [1, C, T, H, W], CogVideoX [1, T, C, H, W], fp32; settings in the\n"
                   "metadata). With --plan, self-attention runs the plan's per-head sparse patterns. Models whose\n"
                   "config declares a pixel decoder also get PNG frames (<out>_frame_NNNN.png). Text conditioning\n"
                   "comes precomputed (umT5 is out of scope): a safetensors file with [tokens, text_dim]; a model whose\n"
                   "config names a text encoder (the demo model: \"demo-words\") takes --prompt as text.");
   rt::add_model_options(p);
   p.option("plan", "PLAN.json", "sparse attention plan (svdit search); without it attention is dense");
-  cli::add_video_size_options(p, rt::kWanVideoSize);
+  cli::add_video_size_options(p, rt::kAnyFamilyVideoSize);
   rt::add_sampling_options(p);
   p.option("prompt", "TEXT", "the prompt: its text for a model with a text encoder (the demo model's words, e.g.\n"
            "\"red circle bounce checker static\"), else an embeddings file FILE[:KEY]");
@@ -60,15 +62,15 @@ std::string fixed(double value, int digits) {
 }
 
 int run(const cli::ArgParser& args) {
-  const rt::ModelFromArgs loaded = rt::model_from_args(args);
-  const rt::WanConfig& config = loaded.model->config();
-  const cli::VideoSize video = cli::video_size_from_args(args);
-  const rt::VideoGeometry geometry = rt::video_geometry(config, video.frames, video.height, video.width);
+  const rt::FamilyModelFromArgs loaded = rt::family_model_from_args(args);
+  const rt::Model& model = *loaded.model;
+  const cli::VideoSize video = rt::video_size_from_args(args, model);
+  const rt::VideoGeometry geometry = model.video_geometry(video.frames, video.height, video.width);
 
   std::unique_ptr<rt::SparsePlanAttention> sparse;
   if (args.has("plan")) {
-    sparse = std::make_unique<rt::SparsePlanAttention>(svdit::data::read_plan(args.get("plan")), config,
-                                                       rt::token_layout(geometry), args.get("plan"));
+    sparse = std::make_unique<rt::SparsePlanAttention>(svdit::data::read_plan(args.get("plan")), model.plan_model(),
+                                                       model.token_layout(geometry), args.get("plan"));
   }
 
   if (args.has("prompt") && args.has("embeddings")) {
@@ -79,19 +81,20 @@ int run(const cli::ArgParser& args) {
   }
   const bool has_prompt = args.has("prompt") || args.has("embeddings");
   const bool has_negative = args.has("negative-prompt") || args.has("negative-embeddings");
-  const at::Tensor context = args.has("prompt")       ? rt::prompt_embeddings(args.get("prompt"), config)
-                             : args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), config)
-                                                      : rt::zero_text_embeddings(config);  // [1, L, text_dim]
-  const at::Tensor negative = args.has("negative-prompt") ? rt::prompt_embeddings(args.get("negative-prompt"), config)
+  const rt::TextSpec text = model.text_spec();
+  const at::Tensor context = args.has("prompt")       ? rt::prompt_embeddings(args.get("prompt"), text)
+                             : args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), text)
+                                                      : rt::zero_text_embeddings(text);  // [1, L, text_dim]
+  const at::Tensor negative = args.has("negative-prompt") ? rt::prompt_embeddings(args.get("negative-prompt"), text)
                               : args.has("negative-embeddings")
-                                  ? rt::load_text_embeddings(args.get("negative-embeddings"), config)
-                                  : rt::zero_text_embeddings(config);  // [1, L, text_dim]
+                                  ? rt::load_text_embeddings(args.get("negative-embeddings"), text)
+                                  : rt::zero_text_embeddings(text);  // [1, L, text_dim]
 
-  const rt::SamplingOptions options = rt::sampling_options_from_args(args);
+  const rt::SamplingOptions options = rt::sampling_options_from_args(args, model);
 
   std::fprintf(stderr, "model   %s\nweights %s\ndevice  %s, compute %s\nvideo   %lld frames %lld×%lld → latents %lld×%lld×%lld, %lld tokens\n",
-               rt::describe(config).c_str(), loaded.label.c_str(), loaded.device.str().c_str(),
-               c10::toString(loaded.model->compute_dtype()), static_cast<long long>(video.frames),
+               model.describe().c_str(), loaded.label.c_str(), loaded.device.str().c_str(),
+               c10::toString(model.compute_dtype()), static_cast<long long>(video.frames),
                static_cast<long long>(video.height), static_cast<long long>(video.width),
                static_cast<long long>(geometry.latent_frames), static_cast<long long>(geometry.latent_height),
                static_cast<long long>(geometry.latent_width), static_cast<long long>(geometry.tokens()));
@@ -116,14 +119,15 @@ int run(const cli::ArgParser& args) {
   }
   const auto started = std::chrono::steady_clock::now();
   const at::Tensor latents =
-      rt::sample_video(*loaded.model, geometry, context, negative, options, hooks);  // [1, C, T, H, W]
+      rt::sample_video(model, geometry, rt::Conditioning{context, negative}, options, hooks);  // the family's layout
   rt::synchronize(loaded.device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!args.flag_set("quiet")) bar.finish();
 
   const std::filesystem::path out = args.get("out");
   std::map<std::string, std::string> meta = {
-      {"model", config.name},
+      {"model", model.plan_model().name},
+      {"family", model.family()},
       {"weights", loaded.label},
       {"frames", std::to_string(video.frames)},
       {"height", std::to_string(video.height)},
@@ -138,14 +142,15 @@ int run(const cli::ArgParser& args) {
                      : args.has("embeddings") ? args.get("embeddings")
                                               : "(empty prompt)"},
       {"device", loaded.device.str()},
-      {"dtype", c10::toString(loaded.model->compute_dtype())},
+      {"dtype", c10::toString(model.compute_dtype())},
       {"seconds", fixed(seconds, 3)},
   };
   rt::save_latents(out, latents, meta);
   std::fprintf(stderr, "wrote   %s (%s) in %.2f s (%.3f s/step)\n", out.c_str(), c10::str(latents.sizes()).c_str(),
                seconds, seconds / static_cast<double>(options.steps));
 
-  if (const std::unique_ptr<rt::PixelDecoder> decoder = rt::make_pixel_decoder(config)) {
+  const auto* wan = dynamic_cast<const rt::WanModel*>(&model);  // pixel decoders are declared by Wan configs only
+  if (const std::unique_ptr<rt::PixelDecoder> decoder = wan ? rt::make_pixel_decoder(wan->config()) : nullptr) {
     std::filesystem::path prefix = out;
     prefix.replace_extension();
     const auto frames = rt::write_png_frames(*decoder, latents, prefix.string() + "_frame");

@@ -15,7 +15,7 @@ namespace svdit::search {
 using nlohmann::json;
 
 data::PlanModel plan_model(const SearchInput& input) {
-  return {input.meta.model, input.meta.layers, input.meta.heads, input.meta.head_dim};
+  return {input.meta.model, input.meta.layers, input.meta.heads, input.meta.head_dim, input.meta.family};
 }
 
 json make_provenance(const SearchInput& input, const SearchResult& r) {

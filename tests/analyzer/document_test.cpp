@@ -23,7 +23,7 @@ int64_t candidate_index(const Document& doc, const Pattern& p) {
 
 TEST(Document, OpensTheSampleWithADensePlanForItsModel) {
   auto doc = Document::open(test::sample_profile());
-  EXPECT_EQ(doc->plan().model, (PlanModel{"svdit-sample", 4, 6, 64}));
+  EXPECT_EQ(doc->plan().model, (PlanModel{"svdit-sample", 4, 6, 64, ""}));
   EXPECT_EQ(doc->plan().layout, doc->meta().layout);
   EXPECT_NO_THROW(validate(doc->plan()));
   for (int64_t l = 0; l < 4; ++l)

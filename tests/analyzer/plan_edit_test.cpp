@@ -51,7 +51,7 @@ TEST(PlanEdit, DensePlanIsValidAndUsesTheDenseCandidateId) {
   EXPECT_EQ(plan.schedule[0].step_begin, 0);
   EXPECT_EQ(plan.schedule[0].step_end, 10);
   EXPECT_EQ(plan.schedule[0].heads, std::vector<int32_t>(6, 7));
-  EXPECT_EQ(plan.model, (PlanModel{"tiny", 2, 3, 64}));
+  EXPECT_EQ(plan.model, (PlanModel{"tiny", 2, 3, 64, ""}));
   EXPECT_EQ(plan.layout, small_meta().layout);
   // Without a dense candidate the id is 0.
   const Plan other = make_dense_plan(small_meta(), {}, {});

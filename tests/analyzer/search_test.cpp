@@ -41,7 +41,8 @@ TEST_F(Search, LinkedBackendSolvesAndEvaluatesConsistently) {
   st.epsilon = 0.1;
   const SearchResult r = backend->solve(*reader_, st);
   EXPECT_NO_THROW(validate(r.plan));
-  EXPECT_NO_THROW(check_plan_matches(r.plan, PlanModel{"svdit-sample", 4, 6, 64}, reader_->meta().layout, "r"));
+  EXPECT_NO_THROW(
+      check_plan_matches(r.plan, PlanModel{"svdit-sample", 4, 6, 64, ""}, reader_->meta().layout, "r"));
   const TradeoffPoint again = backend->evaluate(*reader_, r.plan, st);
   EXPECT_DOUBLE_EQ(again.time_us, r.point.time_us);
   EXPECT_DOUBLE_EQ(again.error, r.point.error);

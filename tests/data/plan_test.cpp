@@ -423,7 +423,8 @@ TEST(PlanBadInput, FormatMissingWrongOrMistyped) {
 
 TEST(PlanBadInput, VersionMissingUnknownOrMistyped) {
   expect_parse_error([](json& j) { j.erase("version"); }, "version", {"missing"});
-  expect_parse_error([](json& j) { j["version"] = 2; }, "version", {"unsupported version 2", "version 1"});
+  expect_parse_error([](json& j) { j["version"] = 3; }, "version", {"unsupported version 3", "versions 1 to 2"});
+  expect_parse_error([](json& j) { j["version"] = 0; }, "version", {"unsupported version 0"});
   expect_parse_error([](json& j) { j["version"] = "1"; }, "version", {"expected an integer", "\"1\""});
   expect_parse_error([](json& j) { j["version"] = 1.5; }, "version", {"expected an integer", "1.5"});
   expect_invalid([](Plan& p) { p.version = 3; }, "version", {"unsupported version 3"});
@@ -642,3 +643,44 @@ TEST(PlanBadInput, JsonParsingIsLinearInTheMemberCount) {
   const double small_s = seconds(small), large_s = seconds(large);
   EXPECT_LT(large_s, 24.0 * small_s + 0.05) << "5k members: " << small_s << " s, 40k members: " << large_s << " s";
 }
+
+// ---- model.family (version 2) ---------------------------------------------------------------------------------
+
+namespace {
+
+TEST(PlanFamily, Version2RecordsTheFamilyAndRoundTrips) {
+  Plan plan = small_plan();
+  plan.version = 2;
+  plan.model.family = "cogvideox1.5";
+  const std::string text = serialize_plan(plan);
+  EXPECT_NE(text.find("\"family\": \"cogvideox1.5\""), std::string::npos) << text;
+  EXPECT_EQ(parse_plan(text, "p.json"), plan);
+}
+
+TEST(PlanFamily, Version1PlansAreStillReadAndCannotCarryAFamily) {
+  Plan plan = small_plan();
+  plan.version = 1;
+  EXPECT_EQ(parse_plan(serialize_plan(plan), "old.json").model.family, "");
+  expect_parse_error([](json& j) { j["version"] = 1; j["model"]["family"] = "wan2.1"; }, "model.family",
+                     {"unknown field"});
+  expect_parse_error([](json& j) { j["version"] = 2; j["model"]["family"] = ""; }, "model.family",
+                     {"non-empty string"});
+  expect_invalid([](Plan& p) { p.version = 1; p.model.family = "wan2.1"; }, "model.family", {"needs version 2"});
+}
+
+TEST(PlanFamily, APlanOfOneFamilyIsRefusedOnAnotherAndAnUnknownFamilyIsNotCompared) {
+  Plan plan = sample_plan();
+  plan.version = 2;
+  plan.model.family = "wan2.1";
+  PlanModel model = sample_model();
+  model.family = "cogvideox1.5";
+  expect_format_error([&] { check_plan_matches(plan, model, sample_layout(), "p.json"); }, "model.family",
+                      {"model.family: plan has \"wan2.1\", model has \"cogvideox1.5\""}, "p.json");
+  model.family = "";  // a caller that does not know the family (a diffusers model of the Python package)
+  EXPECT_NO_THROW(check_plan_matches(plan, model, sample_layout(), "p.json"));
+  plan.model.family = "";  // a plan of version 1
+  model.family = "wan2.1";
+  EXPECT_NO_THROW(check_plan_matches(plan, model, sample_layout(), "p.json"));
+}
+
+}  // namespace

@@ -33,9 +33,9 @@ struct FakeDenoiser {
   std::vector<Call> calls;
   Denoiser function() {
     return [this](const DenoiserCall& c) {
-      calls.push_back({c.step, c.branch, c.timestep.item<int64_t>(), c.context.flatten()[0].item<double>()});
+      calls.push_back({c.step, c.branch, c.timestep.item<int64_t>(), c.context.embeddings.flatten()[0].item<double>()});
       const double slope = c.branch == CfgBranch::conditional ? 0.5 : -0.25;
-      return slope * c.latents + c.context.flatten()[0].item<double>();
+      return slope * c.latents + c.context.embeddings.flatten()[0].item<double>();
     };
   }
 };

@@ -41,7 +41,7 @@ TEST(SearchCli, EveryObjectiveTurnsTheSampleProfileIntoAValidPlan) {
   ASSERT_TRUE(fs::exists(kSample)) << kSample << " is part of the repository";
   const data::ProfileReader profile = data::ProfileReader::open(kSample);
   const data::PlanModel model{profile.meta().model, profile.meta().layers, profile.meta().heads,
-                              profile.meta().head_dim};
+                              profile.meta().head_dim, profile.meta().family};
   const std::string digest = search::digest_file(kSample).text;
   const std::vector<std::pair<std::string, std::string>> objectives = {
       {"paper", "--objective paper"},

@@ -56,7 +56,8 @@ void Document::commit(const std::string& label, data::Plan next, std::filesystem
 void Document::load_plan(const std::filesystem::path& path) {
   data::Plan plan = data::read_plan(path);
   const data::ProfileMeta& m = reader_.meta();
-  data::check_plan_matches(plan, data::PlanModel{m.model, m.layers, m.heads, m.head_dim}, m.layout, path.string());
+  data::check_plan_matches(plan, data::PlanModel{m.model, m.layers, m.heads, m.head_dim, m.family}, m.layout,
+                           path.string());
   commit("open " + path.filename().string(), std::move(plan), path);
   saved_revision_ = revision_;  // what is on disk
 }
@@ -118,7 +119,8 @@ void Document::new_dense_plan() {
 
 void Document::replace_plan(data::Plan plan, const std::string& label, bool merge_with_last) {
   const data::ProfileMeta& m = reader_.meta();
-  data::check_plan_matches(plan, data::PlanModel{m.model, m.layers, m.heads, m.head_dim}, m.layout, label);
+  data::check_plan_matches(plan, data::PlanModel{m.model, m.layers, m.heads, m.head_dim, m.family}, m.layout,
+                           label);
   if (merge_with_last && !undo_.empty() && undo_.back().label == label && redo_.empty()) {
     data::validate(plan, label);
     set_plan(std::move(plan), next_revision_++, plan_path_);

@@ -15,7 +15,7 @@ data::Pattern dense_pattern() { return data::make_pattern({data::dense_component
 data::Plan make_dense_plan(const data::ProfileMeta& meta, const std::vector<data::ProfileCandidate>& candidates,
                            nlohmann::json provenance) {
   data::Plan plan;
-  plan.model = data::PlanModel{meta.model, meta.layers, meta.heads, meta.head_dim};
+  plan.model = data::PlanModel{meta.model, meta.layers, meta.heads, meta.head_dim, meta.family};
   plan.layout = meta.layout;
   int32_t dense_id = 0;
   for (const data::ProfileCandidate& c : candidates) {

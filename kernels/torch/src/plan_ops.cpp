@@ -24,7 +24,7 @@ void check_plan(const std::string& plan_json, const std::string& source, int64_t
                 int64_t head_dim, int64_t frames, int64_t height, int64_t width, int64_t text_prefix,
                 int64_t text_suffix) {
   const data::Plan plan = data::parse_plan(plan_json, source);
-  const data::PlanModel model{plan.model.name, layers, heads, head_dim};
+  const data::PlanModel model{plan.model.name, layers, heads, head_dim, /*family: the caller does not say*/ ""};
   const data::TokenLayout layout{.frames = frames,
                                  .height = height,
                                  .width = width,

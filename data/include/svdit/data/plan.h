@@ -22,6 +22,9 @@ namespace svdit::data {
 struct PlanModel {
   std::string name;
   int64_t layers = 0, heads = 0, head_dim = 0;
+  // The model family the plan was searched for (data/checkpoint_family.h ids: "wan2.1", "cogvideox1.5", …);
+  // empty: unknown (plans of version 1, profiles that do not record it). Version 2 writes it when known.
+  std::string family;
   bool operator==(const PlanModel&) const = default;
 };
 
@@ -43,7 +46,7 @@ struct ScheduleEntry {
 };
 
 struct Plan {
-  int version = 1;
+  int version = 2;  // kPlanVersion; 1 is still read (no model.family)
   PlanModel model;
   TokenLayout layout;
   std::vector<PlanPattern> patterns;
@@ -61,7 +64,8 @@ struct Plan {
 };
 
 inline constexpr const char* kPlanFormat = "svdit-plan";
-inline constexpr int kPlanVersion = 1;
+inline constexpr int kPlanVersion = 2;         // the version written
+inline constexpr int kOldestPlanVersion = 1;   // the oldest read
 
 // Parses and validates. Every problem is a FormatError naming `source`, the JSON field path (e.g.
 // "schedule[2].heads[3][1]") and what was expected versus found.
@@ -76,7 +80,8 @@ void write_plan(const Plan& plan, const std::filesystem::path& path);  // atomic
 // The rules of docs/FORMATS.md on an in-memory plan; throws FormatError with the field path.
 void validate(const Plan& plan, const std::string& source = "<memory>");
 
-// Refuse a plan for another model/layout: the message names each mismatching field with both values.
+// Refuse a plan for another model/layout: the message names each mismatching field with both values. The family is
+// compared when both the plan and the model know theirs.
 void check_plan_matches(const Plan& plan, const PlanModel& model, const TokenLayout& layout,
                         const std::string& source);
 

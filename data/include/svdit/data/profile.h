@@ -21,6 +21,7 @@ namespace svdit::data {
 
 struct ProfileMeta {
   std::string model;                 // model name, e.g. "Wan2.1-T2V-1.3B"
+  std::string family;                // model family ("wan2.1", "cogvideox1.5"; optional root attribute): plans carry it
   int64_t layers = 0;                // transformer blocks
   int64_t heads = 0;                 // attention heads per layer
   int64_t head_dim = 0;              // channels per head

@@ -1,5 +1,6 @@
 #pragma once
-// One `svdit profile` run (docs/PROFILER.md): a normal sampling run of the Wan2.1 DiT over the prompts in which,
+// One `svdit profile` run (docs/PROFILER.md): a normal sampling run of a DiT of any family (runtime/model_family.h)
+// over the prompts in which,
 // at each profiled step and in the conditional CFG branch, every self-attention layer's real q, k, v go to a
 // ProfileSession (profile_session.h: the measurements, the writer, the cost table, shared with the Python
 // package's diffusers profiler), which writes them to the profile as they are produced.
@@ -28,8 +29,7 @@
 #include "svdit/data/profile.h"
 #include "svdit/profiler/head_measurement.h"
 #include "svdit/profiler/profile_session.h"
-#include "svdit/runtime/sampling.h"
-#include "svdit/runtime/wan_model.h"
+#include "svdit/runtime/model_family.h"
 
 namespace svdit::profiler {
 
@@ -46,13 +46,13 @@ struct ProfileRunOptions : ProfileSessionOptions {
 };
 
 // The profile's /meta for this model, video and options (what a resumed file must match).
-data::ProfileMeta make_profile_meta(const runtime::WanModel& model, const runtime::VideoGeometry& geometry,
+data::ProfileMeta make_profile_meta(const runtime::Model& model, const runtime::VideoGeometry& geometry,
                                     const std::vector<PromptInput>& prompts, const ProfileRunOptions& options);
 
 // Runs the profile. `negative_context` ([1, text_len, text_dim], or undefined for no guidance) is the
 // unconditional branch's conditioning. Throws std::invalid_argument on bad options, std::runtime_error (resume
 // mismatch, CUPTI unavailable when asked for), data::FormatError on file problems.
-ProfileRunReport run_profile(const runtime::WanModel& model, const runtime::VideoGeometry& geometry,
+ProfileRunReport run_profile(const runtime::Model& model, const runtime::VideoGeometry& geometry,
                              const std::vector<PromptInput>& prompts, const at::Tensor& negative_context,
                              const ProfileRunOptions& options);
 

@@ -19,11 +19,23 @@
 
 namespace svdit::runtime {
 
-// The text conditioning of one sampled video: [1, text_len, text_dim] each. `negative_context` is the
-// unconditional branch's conditioning; undefined when there is none.
+// One branch's text conditioning, as a model family's forward takes it (model_family.h TextSpec says which parts a
+// family needs). Built implicitly from the embeddings alone, the whole conditioning of Wan2.1 and CogVideoX1.5.
+struct TextInputs {
+  at::Tensor embeddings;  // [1, text_len, text_dim]
+  at::Tensor pooled;      // [1, pooled_dim]: a pooled text vector (HunyuanVideo's CLIP); undefined when not used
+  at::Tensor mask;        // [1, text_len] bool, true = a valid token; undefined: every row is attended
+
+  TextInputs() = default;
+  TextInputs(at::Tensor text_embeddings) : embeddings(std::move(text_embeddings)) {}  // NOLINT: implicit on purpose
+  bool defined() const { return embeddings.defined(); }
+};
+
+// The text conditioning of one sampled video. `negative_context` is the unconditional branch's conditioning;
+// undefined when there is none.
 struct Conditioning {
-  at::Tensor context;
-  at::Tensor negative_context;
+  TextInputs context;
+  TextInputs negative_context;
 };
 
 // One forward the loop asks for.
@@ -32,7 +44,7 @@ struct DenoiserCall {
   CfgBranch branch;            // which branch this forward computes
   const at::Tensor& latents;   // [1, C, T, H, W] fp32: the sample at this step
   const at::Tensor& timestep;  // [1] int64: the model timestep of this step
-  const at::Tensor& context;   // [1, text_len, text_dim]: this branch's conditioning
+  const TextInputs& context;   // this branch's conditioning
 };
 
 // The model's prediction for one call: [1, C, T, H, W] fp32 (for Wan2.1 the flow velocity).

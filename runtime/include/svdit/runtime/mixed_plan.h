@@ -35,6 +35,8 @@ struct MixedPlanOptions {
   uint64_t seed = 0;         // head assignment
 };
 
+data::Plan make_mixed_plan(const data::PlanModel& model, const data::TokenLayout& layout,
+                           const MixedPlanOptions& options);
 data::Plan make_mixed_plan(const WanConfig& config, const data::TokenLayout& layout, const MixedPlanOptions& options);
 
 }  // namespace svdit::runtime

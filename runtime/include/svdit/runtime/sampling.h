@@ -1,5 +1,5 @@
 #pragma once
-// A whole Wan2.1 text-to-video sampling run: the denoising loop (denoising_loop.h) composed from SamplingOptions —
+// A whole text-to-video sampling run (any family: sample_video(const Model&, …); the Wan2.1 pieces below): the denoising loop (denoising_loop.h) composed from SamplingOptions —
 // seeded Gaussian noise, the flow schedule and sampler, the guidance rule (guidance.h: one conditional forward,
 // and one unconditional forward for classifier-free guidance, v = v_u + g·(v_c − v_u), as two separate B = 1
 // forwards like the reference) — with the WanModel as its denoiser, run to the end.
@@ -20,13 +20,7 @@
 
 namespace svdit::runtime {
 
-struct SamplingOptions {
-  int64_t steps = 50;
-  double shift = 5.0;     // flow shift s
-  double guidance = 5.0;  // CFG scale g; 1 (or no negative conditioning) runs the conditional branch only
-  uint64_t seed = 0;
-  std::string sampler = "unipc";  // or "euler"
-};
+// SamplingOptions (steps, shift, guidance, seed, sampler): model_family.h.
 
 struct StepReport {
   int64_t step = 0;   // 0-based, just finished
@@ -46,20 +40,23 @@ struct SamplingHooks {
 // The initial noise of a run: [1, in_dim, T, H, W] fp32 on `device`, from a CPU generator seeded with `seed`.
 at::Tensor initial_noise(const WanConfig& config, const VideoGeometry& geometry, uint64_t seed, at::Device device);
 
-// The loop of one Wan2.1 video: initial_noise(seed), make_sampler(options.sampler) over the flow schedule
-// (steps, shift), make_guidance(options.guidance, negative context given). Throws std::invalid_argument when the
+// The loop of one Wan2.1 video: initial_noise(seed), make_sampler(options.sampler; "auto": unipc) over the flow
+// schedule (steps, shift), make_guidance(options.guidance, negative context given). Throws std::invalid_argument when the
 // model's in_dim ≠ out_dim (the velocity could not update the latents) or for bad options.
 DenoisingLoop make_denoising_loop(const WanConfig& config, const VideoGeometry& geometry, Conditioning conditioning,
                                   const SamplingOptions& options, at::Device device);
 
-// The WanModel as the loop's denoiser: each call one model.forward with the call's step and branch, the given
-// attention backend (null: dense), and the observer of that branch (null: none). The model and the backend and
-// observers must outlive the returned function.
+// The WanModel as the loop's denoiser: model_denoiser (model_family.h) of a WanModel.
 Denoiser wan_denoiser(const WanModel& model, AttentionBackend* attention, AttentionObserver* conditional_observer,
                       AttentionObserver* unconditional_observer);
 
-// context / negative_context: [1, text_len, text_dim] (see text_embeddings.h). `negative_context` may be an
-// undefined tensor: then no guidance is applied whatever options.guidance says. Returns the final latents
+// A whole sampling run of any family: model.denoising_loop(geometry, conditioning, options) stepped to the end
+// with model_denoiser(hooks). Returns the final latents (model.latent_shape(geometry), fp32, on the model's device).
+at::Tensor sample_video(const Model& model, const VideoGeometry& geometry, Conditioning conditioning,
+                        const SamplingOptions& options, const SamplingHooks& hooks = {});
+
+// The same for a Wan2.1 model. context / negative_context: [1, text_len, text_dim] (see text_embeddings.h).
+// `negative_context` may be an undefined tensor: then no guidance is applied whatever options.guidance says. Returns the final latents
 // [1, out_dim, T, H, W] fp32 on the model's device.
 at::Tensor sample_video(const WanModel& model, const VideoGeometry& geometry, const at::Tensor& context,
                         const at::Tensor& negative_context, const SamplingOptions& options,

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "svdit/runtime/model_family.h"
 #include "svdit/runtime/wan_config.h"
 
 namespace svdit::runtime {
@@ -28,6 +29,12 @@ at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config)
 
 // The demo model's word encoder (demo_words.h) whatever the config says: [1, text_len, text_dim] fp32, CPU.
 at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config);
+
+// The same for any family, by its TextSpec (text_len, text_dim, text_encoder; model_family.h). The WanConfig forms
+// above are these with the config's spec.
+at::Tensor load_text_embeddings(const std::string& spec, const TextSpec& text);
+at::Tensor zero_text_embeddings(const TextSpec& text);
+at::Tensor prompt_embeddings(const std::string& prompt, const TextSpec& text);
 
 // Writes one prompt's embeddings ([tokens, text_dim]) as a safetensors file with the tensor name `key`.
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key = "context");

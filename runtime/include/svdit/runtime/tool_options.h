@@ -2,7 +2,7 @@
 // The option groups of the tools that run the DiT, declared on the command-line library's parser (svdit_cli) and
 // read into runtime types, one function each:
 //   device:   --device DEV, --dtype TYPE, --threads N       (generate, profile, bench e2e, train-demo)
-//   model:    --weights PATH | --random-weights CONFIG [--weights-seed N]   (generate, profile)
+//   model:    --weights PATH | --random-weights PRESET|CONFIG [--weights-seed N]   (generate, profile): any family
 //   sampling: --steps, --shift, --guidance, --seed, --sampler (generate, profile; defaults: SamplingOptions)
 // and the defaults of the video-size group (svdit/cli/video_options.h) for Wan.
 
@@ -37,15 +37,29 @@ DeviceChoice device_from_args(const cli::ArgParser& args);
 // Declares --weights, --random-weights and --weights-seed.
 void add_model_options(cli::ArgParser& parser);
 
-struct ModelFromArgs {
-  std::unique_ptr<WanModel> model;
-  std::string label;  // "PATH (original names, config …/config.json)" or "random (1.3B, seed 0)"
+struct FamilyModelFromArgs {
+  std::unique_ptr<Model> model;  // any registered family (model_family.h)
+  std::string label;  // "PATH (wan2.1: config.json _class_name …)" or "random (1.3B, seed 0)"
   c10::Device device = c10::kCPU;  // as --device named it ("cuda", not the model tensors' "cuda:0")
 };
 
-// Builds the model the options name on the device and in the compute dtype of the device group (which the tool
-// declares too); UsageError unless exactly one of --weights and --random-weights is given.
+// Builds the model the options name (load_model / random_model: any registered family) on the device and in the
+// compute dtype of the device group (which the tool declares too); UsageError unless exactly one of --weights and
+// --random-weights is given.
+FamilyModelFromArgs family_model_from_args(const cli::ArgParser& args);
+
+// The same for the tools that run Wan2.1 only (the demo's): a model of another family is refused naming it.
+struct ModelFromArgs {
+  std::unique_ptr<WanModel> model;
+  std::string label;
+  c10::Device device = c10::kCPU;
+};
 ModelFromArgs model_from_args(const cli::ArgParser& args);
+
+// The video size the options give, each of --frames/--height/--width defaulting to the family's (ModelFamily::
+// video_size) when absent. The tools declare the group with cli::add_video_size_options(p, kAnyFamilyVideoSize).
+cli::VideoSize video_size_from_args(const cli::ArgParser& args, const Model& model);
+extern const cli::VideoSizeDefaults kAnyFamilyVideoSize;
 
 // Declares --steps, --shift, --guidance, --seed and --sampler, defaulting to SamplingOptions{}'s values.
 // `seed_help` says what the seed seeds in this tool.
@@ -53,5 +67,7 @@ void add_sampling_options(cli::ArgParser& parser, const std::string& seed_help =
 
 // The sampling options given (UsageError for --steps below 1).
 SamplingOptions sampling_options_from_args(const cli::ArgParser& args);
+// The same with --sampler auto resolved to the model's own sampler.
+SamplingOptions sampling_options_from_args(const cli::ArgParser& args, const Model& model);
 
 }  // namespace svdit::runtime

@@ -13,7 +13,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "svdit/data/plan.h"
+#include "svdit/data/checkpoint_family.h"
 #include "svdit/data/token_layout.h"
+#include "svdit/runtime/video_geometry.h"
 
 namespace svdit::data {
 class SafetensorsCollection;
@@ -77,21 +79,15 @@ nlohmann::json config_to_json(const WanConfig& config);
 // models' head_dim) and an error asks for config.json when D is not a multiple of 128.
 WanConfig detect_config(const data::SafetensorsCollection& weights);
 
-// The config.json that belongs to a checkpoint path (a .safetensors file, an index, or a directory): the one in
-// the same directory, if any.
-std::optional<std::filesystem::path> find_config_beside(const std::filesystem::path& weights_path);
+// The config.json that belongs to a checkpoint path (svdit/data/checkpoint_family.h: the one in the same directory).
+using data::find_config_beside;
 
 // "Wan2.1-T2V-1.3B: dim 1536, 30 layers, 12 heads × 128, ffn 8960, text 4096×512, patch 1×2×2"
 std::string describe(const WanConfig& config);
 
-// The latent video and its token grid for a pixel size: T = (frames − 1)/stride_t + 1, H = height/stride_h,
+// The latent video and its token grid (video_geometry.h) for a pixel size: T = (frames − 1)/stride_t + 1, H = height/stride_h,
 // W = width/stride_w, grid = (T/pt, H/ph, W/pw). Throws std::invalid_argument naming the option when a size does
 // not divide (e.g. frames not 1 + 4k).
-struct VideoGeometry {
-  int64_t latent_frames = 0, latent_height = 0, latent_width = 0;  // T, H, W of the latent video
-  int64_t grid_frames = 0, grid_height = 0, grid_width = 0;        // F', H', W' of the token grid
-  int64_t tokens() const { return grid_frames * grid_height * grid_width; }
-};
 VideoGeometry video_geometry(const WanConfig& config, int64_t frames, int64_t height, int64_t width);
 // The same from a latent size directly (T, H, W).
 VideoGeometry latent_geometry(const WanConfig& config, int64_t latent_frames, int64_t latent_height,

@@ -16,34 +16,42 @@
 
 #include "svdit/runtime/attention_backend.h"
 #include "svdit/runtime/attention_observer.h"
+#include "svdit/runtime/model_family.h"
 #include "svdit/runtime/rope.h"
 #include "svdit/runtime/wan_config.h"
 #include "svdit/runtime/wan_weights.h"
 
 namespace svdit::runtime {
 
-class SequenceParallel;  // sequence_parallel.h
+// The Wan2.1 family behind the model-family interface (model_family.h): its registry entry (wan_family.cpp).
+ModelFamily wan_family();
 
-struct ForwardOptions {
-  int64_t step = 0;  // denoising step index: the plan's schedule and the observer are keyed by it
-  CfgBranch branch = CfgBranch::conditional;
-  AttentionBackend* attention = nullptr;  // null: dense
-  AttentionObserver* observer = nullptr;  // null: none
-  // Non-null: this rank of a sequence-parallel group computes its token shard and self-attention runs through it
-  // (it holds the inner backend, so `attention` must then be null); the result is the whole video on every rank.
-  SequenceParallel* sequence_parallel = nullptr;
-};
-
-class WanModel {
+class WanModel final : public Model {
  public:
   // Checks the state dict against the config (every key, every shape) and takes the tensors. The device and the
   // compute dtype are those of the state dict's GEMM weights.
   WanModel(WanConfig config, StateDict weights, std::string source = "<memory>");
 
   const WanConfig& config() const { return config_; }
-  at::Device device() const;
-  at::ScalarType compute_dtype() const;
+  at::Device device() const override;
+  at::ScalarType compute_dtype() const override;
   const StateDict& weights() const { return weights_; }
+
+  // The model-family interface (wan_family.cpp); forward(…, TextInputs) is forward(…, text.embeddings).
+  std::string family() const override { return "wan2.1"; }
+  std::string describe() const override;
+  nlohmann::json config_json() const override;
+  data::PlanModel plan_model() const override;
+  VideoGeometry video_geometry(int64_t frames, int64_t height, int64_t width) const override;
+  data::TokenLayout token_layout(const VideoGeometry& geometry, int64_t block_size = 128) const override;
+  TextSpec text_spec() const override;
+  at::Tensor forward(const at::Tensor& latents, const at::Tensor& timesteps, const TextInputs& text,
+                     const ForwardOptions& options = {}) const override;
+  std::vector<int64_t> latent_shape(const VideoGeometry& geometry) const override;  // [1, in_dim, T, H, W]
+  DenoisingLoop denoising_loop(const VideoGeometry& geometry, Conditioning conditioning,
+                               const SamplingOptions& options) const override;
+  FlowSchedule schedule(const SamplingOptions& options) const override;
+  std::string default_sampler() const override { return "unipc"; }
 
   // latents:  [B, in_dim, T, H, W] (T, H, W multiples of the patch), any float dtype
   // timesteps: [B] integer timesteps 0..999 (as the schedule gives them), any numeric dtype
@@ -51,6 +59,7 @@ class WanModel {
   // returns the velocity [B, out_dim, T, H, W] in fp32.
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timesteps, const at::Tensor& context,
                      const ForwardOptions& options = {}) const;
+  using Model::forward;
 
   // The stages, public for tests and tools.
   at::Tensor patchify(const at::Tensor& latents) const;  // [B, C, T, H, W] → [B, S, C·pt·ph·pw]
@@ -97,6 +106,9 @@ struct LoadedModel {
   KeyNaming naming = KeyNaming::original;
   std::string config_source;  // the config.json read, or "detected from <weights>"
 };
+// Refuses a checkpoint of another family (data::FormatError naming the file and what it holds).
 LoadedModel load_wan_model(const std::filesystem::path& weights_path, const WeightOptions& options);
+// The same from a checkpoint already opened and identified (the family registry's loader).
+std::unique_ptr<WanModel> load_wan_model(const CheckpointToLoad& checkpoint, const WeightOptions& options);
 
 }  // namespace svdit::runtime

@@ -16,6 +16,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "svdit/runtime/model_family.h"
 #include "svdit/runtime/wan_config.h"
 
 namespace svdit::data {
@@ -55,10 +56,7 @@ void check_checkpoint(const data::SafetensorsCollection& weights, const WanConfi
 // Tensors by original name, on one device: keep_fp32 tensors in fp32, the rest in `compute_dtype`.
 using StateDict = std::map<std::string, at::Tensor>;
 
-struct WeightOptions {
-  at::Device device = at::kCPU;
-  at::ScalarType compute_dtype = at::kFloat;  // bf16 on GPU, fp32 on CPU (see device.h)
-};
+// WeightOptions (device, compute dtype): model_family.h.
 
 // check_checkpoint, then every tensor converted (F32, BF16 or F16 in the file) and moved to the device.
 StateDict load_state_dict(const data::SafetensorsCollection& weights, const WanConfig& config,
