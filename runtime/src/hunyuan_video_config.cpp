@@ -291,7 +291,7 @@ VideoGeometry hunyuan_video_geometry(const HunyuanVideoConfig& c, int64_t frames
 }
 
 data::PlanModel plan_model(const HunyuanVideoConfig& c) {
-  return data::PlanModel{c.name, c.layers(), c.num_heads, c.head_dim};
+  return data::PlanModel{c.name, c.layers(), c.num_heads, c.head_dim, "hunyuan-video"};
 }
 
 data::TokenLayout hunyuan_video_token_layout(const VideoGeometry& g, int64_t text_tokens, int64_t block_size) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "support/run_svdit.h"
+#include "svdit/data/safetensors.h"
 
 namespace {
 
@@ -57,6 +58,37 @@ TEST(Cli, InspectsTheSampleProfile) {
   EXPECT_NE(r.output.find("model   svdit-sample: 4 layers x 6 heads"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("SYNTHETIC"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("candidates (8)"), std::string::npos) << r.output;
+}
+
+// A checkpoint folder with the given config.json (none when empty) and one tensor named `tensor`.
+fs::path checkpoint(const std::string& name, const std::string& config, const std::string& tensor) {
+  const fs::path dir = fs::temp_directory_path() / ("svdit_cli_test_" + std::to_string(::getpid())) / name;
+  fs::create_directories(dir);
+  const float value = 1.0f;
+  svdit::data::TensorData d;
+  d.name = tensor;
+  d.dtype = svdit::data::DType::f32;
+  d.shape = {1};
+  d.bytes = std::as_bytes(std::span<const float>(&value, 1));
+  svdit::data::write_safetensors(dir / "diffusion_pytorch_model.safetensors",
+                                 std::span<const svdit::data::TensorData>(&d, 1));
+  if (!config.empty()) std::ofstream(dir / "config.json") << config;
+  return dir;
+}
+
+TEST(Cli, InspectNamesACheckpointsModelFamilyAndConfig) {
+  const std::string config = R"({"_class_name": "CogVideoXTransformer3DModel", "num_layers": 42})";
+  const Result cog = run("inspect " + checkpoint("cog", config, "patch_embed.text_proj.weight").string());
+  EXPECT_EQ(cog.status, 0) << cog.output;
+  EXPECT_NE(cog.output.find("family  cogvideox1.5 (CogVideoX1.5; from config.json _class_name"), std::string::npos)
+      << cog.output;
+  EXPECT_NE(cog.output.find("num_layers=42"), std::string::npos) << cog.output;
+  const Result wan = run("inspect " + checkpoint("wan", "", "patch_embedding.weight").string());
+  EXPECT_NE(wan.output.find("family  wan2.1 (Wan2.1; from tensor patch_embedding.weight)"), std::string::npos)
+      << wan.output;
+  const Result other = run("inspect " + checkpoint("other", "", "encoder.weight").string());
+  EXPECT_EQ(other.status, 0) << other.output;  // still summarised; the family is reported as unknown
+  EXPECT_NE(other.output.find("family  not a model svdit recognises"), std::string::npos) << other.output;
 }
 
 TEST(Cli, RefusesCorruptedFilesWithAClearMessage) {

@@ -6,6 +6,8 @@ diffusers model each run one forward on the same latents, timestep and text, and
 its DPM scheduler and the same seed. The figures are printed (pytest -s shows them)."""
 
 import json
+import os
+import subprocess
 
 import pytest
 import svdit_testing
@@ -123,6 +125,33 @@ def test_cogvideox_sampling_with_guidance_agrees_with_the_pipeline(cogvideox, tm
                     height=COG["height"], width=COG["width"], num_inference_steps=steps, guidance_scale=1.0,
                     generator=torch.Generator().manual_seed(seed), output_type="latent").frames  # fmt: skip
     assert relative_l2(ours, unguided) > 100 * REL_L2
+
+
+def test_cogvideox_profile_search_generate_and_the_plan_carries_the_family(cogvideox, tmp_path):
+    """svdit profile on the CogVideoX checkpoint (T0 = 12 text tokens before the video) -> svdit search -> a plan
+    for cogvideox1.5 that svdit generate applies; the same plan is refused on a Wan2.1 model."""
+    _, folder = cogvideox
+    g = torch.Generator().manual_seed(7)
+    save_file({"context": torch.randn(COG["text_tokens"], COG["text_dim"], generator=g)}, tmp_path / "p.safetensors")
+    video = ["--frames", COG["frames"], "--height", 128, "--width", 192, "--device", "cpu"]
+    profile_file, plan_path = tmp_path / "profile.h5", tmp_path / "plan.json"
+    svdit_testing.svdit_tool("profile", "--weights", folder, "--prompt", f"{tmp_path / 'p.safetensors'}:context",
+                             "--steps", 2, "--block-size", 64, "--out", profile_file, "--quiet", *video)  # fmt: skip
+    svdit_testing.svdit_tool("search", profile_file, "--out", plan_path, "--objective", "paper", "--lambda", "0.1",
+                             "--epsilon", "0.2", "--quiet")  # fmt: skip
+    plan = json.loads(plan_path.read_text())
+    assert plan["version"] == 2 and plan["model"]["family"] == "cogvideox1.5"
+    assert plan["layout"]["text_prefix"] == COG["text_tokens"]
+    svdit_testing.svdit_tool("generate", "--weights", folder, "--plan", plan_path, "--steps", 2, "--quiet",
+                             "--out", tmp_path / "sparse.safetensors", *video)  # fmt: skip
+    wan_config = tmp_path / "wan.json"  # a small Wan2.1 (original field names)
+    wan_config.write_text(json.dumps({"model_type": "t2v", "dim": 128, "ffn_dim": 256, "num_heads": 2,
+                                      "num_layers": 2, "text_dim": 64, "text_len": 16}))  # fmt: skip
+    svdit = os.path.join(os.environ["SVDIT_BIN_DIR"], "svdit")
+    wan = subprocess.run([svdit, "generate", "--random-weights", str(wan_config), "--plan", str(plan_path),
+                          "--steps", "1", "--frames", "5", "--height", "32", "--width", "32", "--device", "cpu", "--out", str(tmp_path / "wan.safetensors"), "--quiet"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert wan.returncode == 1 and 'model.family: plan has "cogvideox1.5", model has "wan2.1"' in wan.stderr, wan.stderr
 
 
 # ---- Wan2.1 ----------------------------------------------------------------------------------------------------

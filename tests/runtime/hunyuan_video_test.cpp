@@ -57,7 +57,7 @@ TEST(HunyuanVideoConfig, DefaultsAreTheReleasedModelAndItsTensorSet) {
   EXPECT_EQ(preset.name, "HunyuanVideo");
   EXPECT_EQ(preset.dim(), 3072);
   EXPECT_EQ(preset.mlp_dim(), 12288);
-  EXPECT_EQ(plan_model(preset), (data::PlanModel{"HunyuanVideo", 60, 24, 128}));
+  EXPECT_EQ(plan_model(preset), (data::PlanModel{"HunyuanVideo", 60, 24, 128, "hunyuan-video"}));
   // diffusers' HunyuanVideoTransformer3DModel() has 1264 tensors and 12,821,012,544 parameters.
   const std::vector<ExpectedTensor> tensors = hunyuan_video_expected_tensors(preset);
   EXPECT_EQ(tensors.size(), 1264u);
