@@ -20,7 +20,8 @@ namespace {
 // CogVideoX's diffusers checkpoints carry the text projection in the patch embedding; HunyuanVideo's have the token
 // refiner and the single-stream blocks.
 const std::vector<FamilySignature> kFamilies = {
-    {"wan2.1", "Wan2.1", {"WanTransformer3DModel"}, {"dim", "model_type", "ffn_dim", "freq_dim"},
+    // Wan2.1: diffusers' class and the original repository's ("WanModel").
+    {"wan2.1", "Wan2.1", {"WanTransformer3DModel", "WanModel"}, {"dim", "model_type", "ffn_dim", "freq_dim"},
      {"patch_embedding."}},
     {"cogvideox1.5", "CogVideoX1.5", {"CogVideoXTransformer3DModel"},
      {"time_embed_dim", "text_embed_dim", "max_text_seq_length", "patch_size_t"}, {"patch_embed.text_proj."}},

@@ -398,6 +398,7 @@ ModelFamily cogvideox_family() {
   f.load = [](const CheckpointToLoad& checkpoint, const WeightOptions& options) -> std::unique_ptr<Model> {
     return load_cogvideox_model(checkpoint, options);
   };
+  f.naming = [](const data::SafetensorsCollection&) { return std::string("diffusers names"); };
   f.random = [](const RandomModelRequest& request) -> std::unique_ptr<Model> {
     const CogVideoXConfig config =
         request.config ? parse_cogvideox_config(*request.config, request.spec) : *cogvideox_preset(request.spec);

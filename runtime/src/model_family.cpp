@@ -92,7 +92,8 @@ OpenedModel load_model(const std::filesystem::path& weights_path, const WeightOp
   const ModelFamily& family = runnable(found.family, weights.source());
   OpenedModel out;
   out.model = family.load(CheckpointToLoad{weights, found.config}, options);
-  out.label = weights_path.string() + " (" + family.id + ": " + found.family.evidence + ")";
+  out.label = weights_path.string() + " (" + family.id + ", " + family.naming(weights) + "; " +
+              found.family.evidence + ")";
   return out;
 }
 

@@ -58,6 +58,9 @@ ModelFamily wan_family() {
   f.load = [](const CheckpointToLoad& checkpoint, const WeightOptions& options) -> std::unique_ptr<Model> {
     return load_wan_model(checkpoint, options);
   };
+  f.naming = [](const data::SafetensorsCollection& weights) {
+    return std::string(to_string(detect_naming(weights))) + " names";
+  };
   f.random = [](const RandomModelRequest& request) -> std::unique_ptr<Model> {
     const WanConfig config = request.config ? parse_config(*request.config, request.spec) : *preset_config(request.spec);
     return std::make_unique<WanModel>(config, random_state_dict(config, request.options, request.seed),

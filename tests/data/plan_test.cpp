@@ -40,7 +40,7 @@ TokenLayout sample_layout() {
   return t;
 }
 
-PlanModel sample_model() { return {"svdit-sample", 4, 6, 64}; }
+PlanModel sample_model() { return {"svdit-sample", 4, 6, 64, ""}; }
 
 // The plan data/samples/sample_plan.json must hold (the task's specification of the sample), with densities
 // taken from the compiled layouts — the same numbers the search and the analyzer show.
@@ -76,7 +76,7 @@ Plan sample_plan() {
 // a non-trivial provenance.
 Plan small_plan() {
   Plan plan;
-  plan.model = {"tiny \"quoted\" model", 2, 3, 128};
+  plan.model = {"tiny \"quoted\" model", 2, 3, 128, ""};
   plan.layout = sample_layout();
   plan.layout.text_prefix = 10;
   plan.layout.block_size = 128;

@@ -243,7 +243,13 @@ TEST(CogVideoX, SelfAttentionOverTextAndVideoGoesThroughThePlan) {
   // One head skipped, one dense, in every layer: the layer runs the sparse kernel over all 204 tokens, text included.
   MixedPlanOptions mixed;
   mixed.mix = parse_mix("skip=1,dense=1");
-  SparsePlanAttention sparse(make_mixed_plan(model.plan_model(), layout, mixed), model.plan_model(), layout, "m");
+  data::Plan plan = make_mixed_plan(model.plan_model(), layout, mixed);
+  int32_t skip = -1, dense_id = -1;
+  for (const data::PlanPattern& p : plan.patterns) (p.pattern.is_skip() ? skip : dense_id) = p.id;
+  for (data::ScheduleEntry& e : plan.schedule) {
+    if (!e.dense) e.heads = {skip, dense_id, skip, dense_id};  // [layer][head]: head 0 skipped, head 1 dense
+  }
+  SparsePlanAttention sparse(plan, model.plan_model(), layout, "m");
   ASSERT_EQ(sparse.layer_plan(0, 0).mode, SparsePlanAttention::LayerMode::sparse);
   const at::Tensor out = model.forward(latents, t, text, ForwardOptions{0, CfgBranch::conditional, &sparse});
   EXPECT_FALSE(at::allclose(out, dense, 1e-3, 1e-3));

@@ -142,6 +142,8 @@ struct ModelFamily {
   std::function<std::unique_ptr<Model>(const CheckpointToLoad&, const WeightOptions&)> load;
   // Random weights (benchmarks at full size, tests). `request.config` null: `request.spec` is one of `presets`.
   std::function<std::unique_ptr<Model>(const RandomModelRequest&)> random;
+  // The key naming a checkpoint of this family uses, for the tools' labels ("diffusers names").
+  std::function<std::string(const data::SafetensorsCollection&)> naming;
 };
 
 // The families this build runs, in the order the registry lists them (model_family.cpp).
@@ -154,7 +156,7 @@ const ModelFamily* family_of_preset(std::string_view preset);
 // A loaded model and where it came from.
 struct OpenedModel {
   std::unique_ptr<Model> model;
-  std::string label;  // "PATH (cogvideox1.5: config.json _class_name …)" or "random (1.3B, seed 0)"
+  std::string label;  // "PATH (cogvideox1.5, diffusers names; config.json _class_name …)" or "random (1.3B, seed 0)"
 };
 
 // A checkpoint (a .safetensors file, a *.safetensors.index.json, or a folder with config.json): its family from
