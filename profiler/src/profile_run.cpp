@@ -59,7 +59,7 @@ data::ProfileMeta make_profile_meta(const rt::Model& model, const rt::VideoGeome
 // prompt for the top_k calibration, then every prompt's step with its conditional forward observed, then
 // end_step() writes the step's maps.
 ProfileRunReport run_profile(const rt::Model& model, const rt::VideoGeometry& geometry,
-                             const std::vector<PromptInput>& prompts, const at::Tensor& negative_context,
+                             const std::vector<PromptInput>& prompts, const rt::TextInputs& negative_context,
                              const ProfileRunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   if (prompts.empty()) throw std::invalid_argument("profile: no prompt (give --prompt at least once)");

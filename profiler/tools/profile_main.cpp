@@ -131,9 +131,21 @@ int run(const cli::ArgParser& args) {
 
   std::vector<pr::PromptInput> prompts;
   const rt::TextSpec text = model.text_spec();
-  for (const std::string& spec : prompt_specs) prompts.push_back({spec, rt::prompt_embeddings(spec, text)});
-  const at::Tensor negative = rt::prompt_embeddings(args.has("negative-prompt") ? args.get("negative-prompt") : "",
-                                                    text);  // [1, text_len, text_dim]
+  for (const std::string& spec : prompt_specs) {
+    rt::TextInputs inputs = rt::prompt_text_inputs(spec, text);
+    // A family that runs on the valid text tokens only (HunyuanVideo) is profiled at the token layout plans are
+    // checked against, T1 = text_len; a shorter prompt would give maps of another size.
+    if (text.mask && inputs.embeddings.size(1) != text.text_len) {
+      throw cli::UsageError("--prompt " + spec + ": " + std::to_string(inputs.embeddings.size(1)) +
+                            " valid text tokens; profiling " + model.family() + " needs all " +
+                            std::to_string(text.text_len) + " valid (an unpadded prompt_embeds, or no mask)");
+    }
+    prompts.push_back({spec, std::move(inputs)});
+  }
+  const rt::TextInputs negative =
+      args.has("negative-prompt") ? rt::prompt_text_inputs(args.get("negative-prompt"), text)
+      : text.embedded_guidance    ? rt::TextInputs()  // the embedded guidance alone, as the pipeline without one
+                                  : rt::zero_text_inputs(text);
 
   if (!options.quiet) {
     std::fprintf(stderr,

@@ -395,6 +395,7 @@ ModelFamily cogvideox_family() {
   f.presets = {"cogvideox1.5-5b"};
   // CogVideoXPipeline's defaults for 1.5: 81 frames of 1360×768 (21 latent frames, padded to 22: 45,106 tokens).
   f.video_size = {{"81", "1 + 4k for the VAE"}, {"768", ""}, {"1360", ""}};
+  f.default_guidance = 6.0;  // CogVideoXPipeline's guidance_scale
   f.load = [](const CheckpointToLoad& checkpoint, const WeightOptions& options) -> std::unique_ptr<Model> {
     return load_cogvideox_model(checkpoint, options);
   };

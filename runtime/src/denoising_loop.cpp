@@ -24,12 +24,24 @@ DenoisingLoop::DenoisingLoop(at::Tensor noise, Conditioning conditioning, std::u
   }
 }
 
+at::Tensor model_timestep(const FlowSchedule& schedule, int64_t step) {
+  if (step < 0 || step >= schedule.steps()) {
+    throw std::out_of_range("model timestep: step " + std::to_string(step) + " outside [0, " +
+                            std::to_string(schedule.steps()) + ")");
+  }
+  const auto at = static_cast<size_t>(step);
+  if (schedule.fractional_timesteps) {
+    const auto sigma = static_cast<float>(schedule.sigmas[at]);  // exact: such a schedule holds float32 sigmas
+    return at::full({1}, sigma * 1000.0f, at::TensorOptions().dtype(at::kFloat));  // [1]
+  }
+  return at::full({1}, schedule.timesteps[at], at::TensorOptions().dtype(at::kLong));  // [1]
+}
+
 at::Tensor DenoisingLoop::timestep() const {
   if (done()) {
     throw std::logic_error("DenoisingLoop: all " + std::to_string(steps()) + " steps are taken; no next timestep");
   }
-  const int64_t t = sampler_->schedule().timesteps[static_cast<size_t>(next_step())];
-  return at::full({1}, t, at::TensorOptions().dtype(at::kLong));  // [1]
+  return model_timestep(sampler_->schedule(), next_step());  // [1]
 }
 
 const at::Tensor& DenoisingLoop::step(const Denoiser& denoise) {

@@ -24,6 +24,10 @@ at::Tensor ClassifierFreeGuidance::predict(const Denoiser& denoise, const Guidan
   return v_uncond + scale_ * (v_cond - v_uncond);
 }
 
+at::Tensor embedded_guidance_input(double scale) {
+  return at::full({1}, static_cast<float>(scale) * 1000.0f, at::TensorOptions().dtype(at::kFloat));  // [1]
+}
+
 std::unique_ptr<Guidance> make_guidance(double scale, bool has_negative_context) {
   if (has_negative_context && scale != 1.0) return std::make_unique<ClassifierFreeGuidance>(scale);
   return std::make_unique<ConditionalOnly>();

@@ -9,8 +9,11 @@
 #include <set>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/runtime/hunyuan_video_sampling.h"
 
 namespace svdit::runtime {
 
@@ -102,7 +105,7 @@ HunyuanVideoModel::HunyuanVideoModel(HunyuanVideoConfig config, StateDict weight
     std::string what;
     for (size_t i = 0; i < problems.size() && i < 40; ++i) what += (i ? "; " : "") + problems[i];
     throw data::FormatError(source, problems.front().substr(0, problems.front().find(':')),
-                            "the weights do not match " + describe(config_) + ": " + what);
+                            "the weights do not match " + runtime::describe(config_) + ": " + what);
   }
 
   patch_weight_ = weights_.at("x_embedder.proj.weight");
@@ -402,20 +405,100 @@ at::Tensor HunyuanVideoModel::forward_masked(const at::Tensor& latents, const at
   return out;
 }
 
-LoadedHunyuanVideo load_hunyuan_video_model(const std::filesystem::path& weights_path, const WeightOptions& options) {
-  const data::SafetensorsCollection weights = data::SafetensorsCollection::open(weights_path);
-  const std::optional<std::filesystem::path> config_path = find_config_beside(weights_path);
-  if (!config_path) {
-    throw data::FormatError(weights.source(), "config.json",
+std::string HunyuanVideoModel::describe() const { return runtime::describe(config_); }
+nlohmann::json HunyuanVideoModel::config_json() const { return hunyuan_video_config_to_json(config_); }
+data::PlanModel HunyuanVideoModel::plan_model() const { return runtime::plan_model(config_); }
+
+VideoGeometry HunyuanVideoModel::video_geometry(int64_t frames, int64_t height, int64_t width) const {
+  return hunyuan_video_geometry(config_, frames, height, width);
+}
+
+data::TokenLayout HunyuanVideoModel::token_layout(const VideoGeometry& geometry, int64_t block_size) const {
+  return hunyuan_video_token_layout(geometry, config_.text_len, block_size);
+}
+
+TextSpec HunyuanVideoModel::text_spec() const {
+  TextSpec spec;
+  spec.text_len = config_.text_len;
+  spec.text_dim = config_.text_embed_dim;
+  spec.pooled_dim = config_.pooled_projection_dim;
+  spec.mask = true;
+  spec.embedded_guidance = config_.guidance_embeds;
+  return spec;
+}
+
+at::Tensor HunyuanVideoModel::forward(const at::Tensor& latents, const at::Tensor& timesteps, const TextInputs& text,
+                                      const ForwardOptions& options) const {
+  if (options.sequence_parallel != nullptr) {
+    throw std::invalid_argument("HunyuanVideo: sequence-parallel runs are not implemented for this family yet");
+  }
+  if (!text.pooled.defined()) {
+    throw std::invalid_argument("HunyuanVideoModel::forward: the text inputs carry no pooled vector (CLIP's pooled "
+                                "prompt embedding, [B, " + std::to_string(config_.pooled_projection_dim) + "])");
+  }
+  // One embedded guidance for the whole batch ([1], as the loop gives it) is every row's.
+  const int64_t B = latents.dim() > 0 ? latents.size(0) : 1;
+  const at::Tensor guidance =
+      text.guidance.defined() && text.guidance.numel() == 1 && B > 1 ? text.guidance.reshape({1}).expand({B})
+                                                                     : text.guidance;
+  if (text.mask.defined()) {
+    return forward_masked(latents, timesteps, text.embeddings, text.mask, text.pooled, guidance, options);
+  }
+  return forward(latents, timesteps, text.embeddings, text.pooled, guidance, options);
+}
+
+std::vector<int64_t> HunyuanVideoModel::latent_shape(const VideoGeometry& g) const {
+  return {1, config_.in_channels, g.latent_frames, g.latent_height, g.latent_width};
+}
+
+DenoisingLoop HunyuanVideoModel::denoising_loop(const VideoGeometry& geometry, Conditioning conditioning,
+                                                const SamplingOptions& options) const {
+  return make_hunyuan_video_loop(config_, geometry, std::move(conditioning), options, device());
+}
+
+FlowSchedule HunyuanVideoModel::schedule(const SamplingOptions& options) const {
+  return hunyuan_video_schedule(options.steps, options.shift);
+}
+
+std::unique_ptr<HunyuanVideoModel> load_hunyuan_video_model(const CheckpointToLoad& checkpoint,
+                                                            const WeightOptions& options) {
+  if (!checkpoint.config) {
+    throw data::FormatError(checkpoint.weights.source(), "config.json",
                             "missing: a HunyuanVideo checkpoint needs the config.json beside its weights (the head "
                             "count and the RoPE split are not visible in the tensor shapes)");
   }
-  LoadedHunyuanVideo loaded;
-  HunyuanVideoConfig config = read_hunyuan_video_config(*config_path);
-  loaded.config_source = config_path->string();
-  StateDict state = load_hunyuan_video_state_dict(weights, config, options);
-  loaded.model = std::make_unique<HunyuanVideoModel>(std::move(config), std::move(state), weights.source());
-  return loaded;
+  HunyuanVideoConfig config = read_hunyuan_video_config(*checkpoint.config);
+  StateDict state = load_hunyuan_video_state_dict(checkpoint.weights, config, options);
+  return std::make_unique<HunyuanVideoModel>(std::move(config), std::move(state), checkpoint.weights.source());
+}
+
+std::unique_ptr<HunyuanVideoModel> load_hunyuan_video_model(const std::filesystem::path& weights_path,
+                                                            const WeightOptions& options) {
+  const data::SafetensorsCollection weights = data::SafetensorsCollection::open(weights_path);
+  return load_hunyuan_video_model(CheckpointToLoad{weights, find_config_beside(weights_path)}, options);
+}
+
+ModelFamily hunyuan_video_family() {
+  ModelFamily f;
+  f.id = "hunyuan-video";
+  f.name = "HunyuanVideo";
+  f.presets = {"hunyuan-video"};
+  // HunyuanVideoPipeline's defaults: 129 frames of 1280×720 (33 latent frames: 118,800 video tokens).
+  f.video_size = {{"129", "1 + 4k for the VAE"}, {"720", ""}, {"1280", ""}};
+  f.default_shift = kHunyuanVideoShift;
+  f.default_guidance = kHunyuanVideoGuidance;
+  f.load = [](const CheckpointToLoad& checkpoint, const WeightOptions& options) -> std::unique_ptr<Model> {
+    return load_hunyuan_video_model(checkpoint, options);
+  };
+  f.naming = [](const data::SafetensorsCollection&) { return std::string("diffusers names"); };
+  f.random = [](const RandomModelRequest& request) -> std::unique_ptr<Model> {
+    const HunyuanVideoConfig config = request.config ? parse_hunyuan_video_config(*request.config, request.spec)
+                                                     : *hunyuan_video_preset(request.spec);
+    return std::make_unique<HunyuanVideoModel>(
+        config, random_hunyuan_video_state_dict(config, request.options, request.seed),
+        "random weights (" + request.spec + ")");
+  };
+  return f;
 }
 
 }  // namespace svdit::runtime

@@ -32,6 +32,14 @@ at::Tensor read(const data::SafetensorsFile& file, const data::TensorInfo& info)
 }  // namespace
 
 HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const HunyuanVideoConfig& config) {
+  TextSpec spec;
+  spec.text_len = config.text_len;
+  spec.text_dim = config.text_embed_dim;
+  spec.pooled_dim = config.pooled_projection_dim;
+  return load_hunyuan_video_prompt(path, spec);
+}
+
+HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const TextSpec& config) {
   const data::SafetensorsFile file = data::SafetensorsFile::open(path);
   const std::string source = path.string();
   for (const data::TensorInfo& t : file.tensors()) {
@@ -48,8 +56,8 @@ HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, 
   const data::TensorInfo& text_info = need(kText);
   const data::TensorInfo& pooled_info = need(kPooled);
   at::Tensor text = read(file, text_info);  // [L, T]
-  if (text.dim() != 2 || text.size(1) != config.text_embed_dim || text.size(0) < 1) {
-    throw data::FormatError(source, kText, "expected shape [L, " + std::to_string(config.text_embed_dim) +
+  if (text.dim() != 2 || text.size(1) != config.text_dim || text.size(0) < 1) {
+    throw data::FormatError(source, kText, "expected shape [L, " + std::to_string(config.text_dim) +
                                                "] (or [1, L, …]) with L ≥ 1, found " + shape_text(text_info.shape));
   }
   const int64_t L = text.size(0);
@@ -74,8 +82,8 @@ HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, 
                                                std::to_string(config.text_len) + " (the model's text_len)");
   }
   at::Tensor pooled = read(file, pooled_info);
-  if (pooled.dim() != 1 || pooled.size(0) != config.pooled_projection_dim) {
-    throw data::FormatError(source, kPooled, "expected shape [" + std::to_string(config.pooled_projection_dim) +
+  if (pooled.dim() != 1 || pooled.size(0) != config.pooled_dim) {
+    throw data::FormatError(source, kPooled, "expected shape [" + std::to_string(config.pooled_dim) +
                                                  "] (or [1, …]), found " + shape_text(pooled_info.shape));
   }
   return HunyuanVideoPrompt{text.narrow(0, 0, valid).contiguous(), pooled};

@@ -12,6 +12,7 @@
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
 #include "svdit/runtime/cogvideox_model.h"
+#include "svdit/runtime/hunyuan_video_model.h"
 #include "svdit/runtime/wan_model.h"
 
 namespace svdit::runtime {
@@ -44,11 +45,13 @@ const ModelFamily& runnable(const data::FamilyEvidence& evidence, const std::str
 }  // namespace
 
 // The registry: one line per family, each entry made in the family's own files (wan_family(): wan_family.cpp,
-// cogvideox_family(): cogvideox_model.cpp). A family adds its line here and its header above.
+// cogvideox_family(): cogvideox_model.cpp, hunyuan_video_family(): hunyuan_video_model.cpp). A family adds its line
+// here and its header above.
 const std::vector<ModelFamily>& model_families() {
   static const std::vector<ModelFamily> families = {
       wan_family(),
       cogvideox_family(),
+      hunyuan_video_family(),
   };
   return families;
 }
@@ -113,8 +116,8 @@ OpenedModel random_model(const std::string& spec, const WeightOptions& options, 
   const std::optional<data::FamilyEvidence> evidence = data::family_from_config(config, spec);
   if (!evidence) {
     throw data::FormatError(spec, "_class_name",
-                            "names no model family (give diffusers' _class_name, e.g. \"WanTransformer3DModel\" or "
-                            "\"CogVideoXTransformer3DModel\")");
+                            "names no model family (give diffusers' _class_name, e.g. \"WanTransformer3DModel\", "
+                            "\"CogVideoXTransformer3DModel\" or \"HunyuanVideoTransformer3DModel\")");
   }
   out.model = runnable(*evidence, spec).random(RandomModelRequest{spec, &config, options, seed});
   return out;

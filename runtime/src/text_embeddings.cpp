@@ -12,14 +12,15 @@
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
 #include "svdit/runtime/demo_words.h"
+#include "svdit/runtime/hunyuan_video_prompt.h"
 
 namespace svdit::runtime {
 
 namespace {
-std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(at::IntArrayRef(shape)); }
-}  // namespace
 
-at::Tensor load_text_embeddings(const std::string& spec, const TextSpec& config) {
+std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(at::IntArrayRef(shape)); }
+
+at::Tensor load_embeddings_tensor(const std::string& spec, const TextSpec& config) {
   // FILE or FILE:KEY. A path may itself contain ':', so KEY is split off only when FILE exists without it.
   std::string path = spec, key;
   if (const size_t colon = spec.rfind(':'); colon != std::string::npos && !std::filesystem::exists(spec)) {
@@ -56,14 +57,14 @@ at::Tensor load_text_embeddings(const std::string& spec, const TextSpec& config)
   return out;
 }
 
-at::Tensor zero_text_embeddings(const TextSpec& config) {
+at::Tensor zero_embeddings_tensor(const TextSpec& config) {
   return at::zeros({1, config.text_len, config.text_dim}, at::TensorOptions().dtype(at::kFloat));  // [1, L, text_dim]
 }
 
-at::Tensor prompt_embeddings(const std::string& prompt, const TextSpec& text) {
+at::Tensor prompt_embeddings_tensor(const std::string& prompt, const TextSpec& text) {
   if (text.text_encoder.empty()) {
-    if (prompt.empty()) return zero_text_embeddings(text);
-    return load_text_embeddings(prompt, text);
+    if (prompt.empty()) return zero_embeddings_tensor(text);
+    return load_embeddings_tensor(prompt, text);
   }
   if (text.text_encoder == kDemoWordsEncoder) {
     std::vector<float> rows = demo_prompt_rows(prompt, text.text_len, text.text_dim);  // [L, text_dim]
@@ -74,25 +75,54 @@ at::Tensor prompt_embeddings(const std::string& prompt, const TextSpec& text) {
                               kDemoWordsEncoder + ")");
 }
 
+}  // namespace
+
+TextInputs load_text_inputs(const std::string& spec, const TextSpec& text) {
+  if (text.pooled_dim == 0) return load_embeddings_tensor(spec, text);
+  const HunyuanVideoPrompt prompt = load_hunyuan_video_prompt(spec, text);
+  TextInputs inputs(prompt.text.unsqueeze(0));  // [1, N, text_dim]: the valid tokens
+  inputs.pooled = prompt.pooled.unsqueeze(0);    // [1, pooled_dim]
+  return inputs;
+}
+
+TextInputs zero_text_inputs(const TextSpec& text) {
+  TextInputs inputs(zero_embeddings_tensor(text));  // [1, L, text_dim]
+  if (text.pooled_dim > 0) inputs.pooled = at::zeros({1, text.pooled_dim}, at::TensorOptions().dtype(at::kFloat));
+  return inputs;
+}
+
+TextInputs prompt_text_inputs(const std::string& prompt, const TextSpec& text) {
+  if (text.pooled_dim > 0 && text.text_encoder.empty()) {
+    return prompt.empty() ? zero_text_inputs(text) : load_text_inputs(prompt, text);
+  }
+  return prompt_embeddings_tensor(prompt, text);
+}
+
 namespace {
-TextSpec spec_of(const WanConfig& config) { return TextSpec{config.text_len, config.text_dim, 0, false, config.text_encoder}; }
+TextSpec spec_of(const WanConfig& config) {
+  TextSpec spec;
+  spec.text_len = config.text_len;
+  spec.text_dim = config.text_dim;
+  spec.text_encoder = config.text_encoder;
+  return spec;
+}
 }  // namespace
 
 at::Tensor load_text_embeddings(const std::string& spec, const WanConfig& config) {
-  return load_text_embeddings(spec, spec_of(config));
+  return load_embeddings_tensor(spec, spec_of(config));
 }
-at::Tensor zero_text_embeddings(const WanConfig& config) { return zero_text_embeddings(spec_of(config)); }
+at::Tensor zero_text_embeddings(const WanConfig& config) { return zero_embeddings_tensor(spec_of(config)); }
 at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config) {
   TextSpec text = spec_of(config);
   text.text_encoder = kDemoWordsEncoder;  // whatever the config says
-  return prompt_embeddings(prompt, text);
+  return prompt_embeddings_tensor(prompt, text);
 }
 at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config) {
   if (!config.text_encoder.empty() && config.text_encoder != kDemoWordsEncoder) {
     throw std::invalid_argument(config.name + ": config field text_encoder: unknown encoder \"" +
                                 config.text_encoder + "\" (known: " + kDemoWordsEncoder + ")");
   }
-  return prompt_embeddings(prompt, spec_of(config));
+  return prompt_embeddings_tensor(prompt, spec_of(config));
 }
 
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key) {

@@ -91,18 +91,31 @@ cli::VideoSize video_size_from_args(const cli::ArgParser& args, const Model& mod
 void add_sampling_options(cli::ArgParser& parser, const std::string& seed_help) {
   const SamplingOptions defaults;
   parser.option("steps", "N", "sampling steps", std::to_string(defaults.steps));
-  parser.option("shift", "S", "flow shift", shortest(defaults.shift));
-  parser.option("guidance", "G", "classifier-free guidance scale (1: conditional branch only)",
-                shortest(defaults.guidance));
+  parser.option("shift", "S", "flow shift (auto: the family's; Wan2.1 5, HunyuanVideo 7)", "auto");
+  parser.option("guidance", "G",
+                "guidance scale, auto: the family's (Wan2.1 5 and CogVideoX1.5 6: classifier-free, 1 runs the\n"
+                "conditional branch only; HunyuanVideo 6: embedded in the model input)", "auto");
+  parser.option("true-cfg", "G", "HunyuanVideo: classifier-free guidance on top of the embedded guidance, with a\n"
+                "negative prompt (the pipeline's true_cfg_scale; 1: off)", shortest(defaults.true_cfg));
   parser.option("seed", "N", seed_help, std::to_string(defaults.seed));
-  parser.option("sampler", "NAME", "auto (the family's own), or Wan2.1's unipc (order 2, bh2) or euler", "auto");
+  parser.option("sampler", "NAME",
+                "auto (the family's own: Wan2.1 unipc, CogVideoX1.5 cogvideox-dpm, HunyuanVideo euler), or\n"
+                "Wan2.1's unipc (order 2, bh2) or euler", "auto");
 }
+
+namespace {
+// --NAME as a number, or `fallback` when it says auto.
+double number_or_auto(const cli::ArgParser& args, const std::string& name, double fallback) {
+  return args.get(name) == "auto" ? fallback : args.get_double(name);
+}
+}  // namespace
 
 SamplingOptions sampling_options_from_args(const cli::ArgParser& args) {
   SamplingOptions options;
   options.steps = args.get_int("steps", 1, std::numeric_limits<int32_t>::max());
-  options.shift = args.get_double("shift");
-  options.guidance = args.get_double("guidance");
+  options.shift = number_or_auto(args, "shift", options.shift);
+  options.guidance = number_or_auto(args, "guidance", options.guidance);
+  options.true_cfg = args.get_double("true-cfg");
   options.seed = args.get_u64("seed");
   options.sampler = args.get("sampler");
   return options;
@@ -110,6 +123,10 @@ SamplingOptions sampling_options_from_args(const cli::ArgParser& args) {
 
 SamplingOptions sampling_options_from_args(const cli::ArgParser& args, const Model& model) {
   SamplingOptions options = sampling_options_from_args(args);
+  if (const ModelFamily* family = find_model_family(model.family())) {
+    options.shift = number_or_auto(args, "shift", family->default_shift);
+    options.guidance = number_or_auto(args, "guidance", family->default_guidance);
+  }
   if (options.sampler == "auto") options.sampler = model.default_sampler();  // what the run records
   return options;
 }

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <span>
@@ -25,13 +26,17 @@ cli::ArgParser make_parser() {
                    "svdit forward (--weights PATH | --random-weights CONFIG) --latents FILE --timestep T --out FILE "
                    "[options]",
                    "Runs one forward of the model (one denoiser prediction, conditional branch) on the latents in FILE\n"
-                   "(a safetensors file with one tensor \"latents\" in the family's layout: Wan2.1 [1, C, T, H, W],\n"
-                   "CogVideoX [1, T, C, H, W]) at integer timestep T with the prompt's embeddings, and writes the\n"
-                   "prediction (tensor \"prediction\", fp32, the latents' shape). Attention is dense.");
+                   "(a safetensors file with one tensor \"latents\" in the family's layout: Wan2.1 and HunyuanVideo\n"
+                   "[1, C, T, H, W], CogVideoX [1, T, C, H, W]) at timestep T with the prompt's conditioning, and writes\n"
+                   "the prediction (tensor \"prediction\", fp32, the latents' shape). Attention is dense.");
   rt::add_model_options(p);
   p.option("latents", "FILE", "the input latents (tensor \"latents\")");
-  p.option("timestep", "T", "the model timestep (0 … 999)");
-  p.option("embeddings", "FILE[:KEY]", "text embeddings of the prompt (default: an empty prompt, all rows zero)");
+  p.option("timestep", "T", "the model timestep, 0 … 1000: an integer is given as int64, a fraction (HunyuanVideo's\n"
+           "flow timesteps 1000·σ) as fp32");
+  p.option("embeddings", "FILE[:KEY]", "the prompt's conditioning (text_embeddings.h; HunyuanVideo: its conditioning\n"
+           "file) (default: an empty prompt, all rows zero)");
+  p.option("guidance", "G", "the embedded guidance scale of a guidance-distilled family (HunyuanVideo), fed as\n"
+           "1000·G", "6");
   p.option("out", "FILE", "the prediction (.safetensors)");
   rt::add_device_options(p);
   return p;
@@ -44,10 +49,14 @@ int run(const cli::ArgParser& args) {
   const rt::FamilyModelFromArgs loaded = rt::family_model_from_args(args);
   const rt::Model& model = *loaded.model;
   const at::Tensor latents = rt::load_latents(args.get("latents")).latents.to(model.device());  // family's layout
-  const at::Tensor timestep = at::full({1}, args.get_int("timestep", 0, 999), at::kLong);         // [1]
+  const double t = args.get_double("timestep");
+  if (!(t >= 0 && t <= 1000)) throw cli::UsageError("--timestep: expected 0 … 1000, found " + args.get("timestep"));
+  const at::Tensor timestep = t == std::floor(t) ? at::full({1}, static_cast<int64_t>(t), at::kLong)
+                                                 : at::full({1}, static_cast<float>(t), at::kFloat);  // [1]
   const rt::TextSpec text = model.text_spec();
-  const at::Tensor context = args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), text)
-                                                    : rt::zero_text_embeddings(text);  // [1, L, text_dim]
+  rt::TextInputs context = args.has("embeddings") ? rt::load_text_inputs(args.get("embeddings"), text)
+                                                  : rt::zero_text_inputs(text);
+  if (text.embedded_guidance) context.guidance = rt::embedded_guidance_input(args.get_double("guidance"));
   const rt::ForwardOptions options{0, rt::CfgBranch::conditional, nullptr, nullptr};  // dense
   const at::Tensor prediction = model.forward(latents, timestep, context, options).to(at::kCPU).contiguous();
   svdit::data::TensorData d;

@@ -32,13 +32,14 @@ namespace {
 cli::ArgParser make_parser() {
   cli::ArgParser p("svdit generate",
                   "svdit generate (--weights PATH | --random-weights CONFIG) [--plan PLAN.json] [options]",
-                  "Samples a video with a text-to-video DiT of any supported family (Wan2.1, CogVideoX1.5; its own\n"
-                  "sampler, classifier-free guidance) and writes the final latents as safetensors (tensor \"latents\" in\n"
-                  "the family's layout, Wan2.1 [1, C, T, H, W], CogVideoX [1, T, C, H, W], fp32; settings in the\n"
-                  "metadata). With --plan, self-attention runs the plan's per-head sparse patterns. Models whose\n"
+                  "Samples a video with a text-to-video DiT of any supported family (Wan2.1, CogVideoX1.5, HunyuanVideo;\n"
+                  "its own sampler and guidance) and writes the final latents as safetensors (tensor \"latents\" in the\n"
+                  "family's layout, Wan2.1 and HunyuanVideo [1, C, T, H, W], CogVideoX [1, T, C, H, W], fp32; settings\n"
+                  "in the metadata). With --plan, self-attention runs the plan's per-head sparse patterns. Models whose\n"
                   "config declares a pixel decoder also get PNG frames (<out>_frame_NNNN.png). Text conditioning\n"
-                  "comes precomputed (umT5 is out of scope): a safetensors file with [tokens, text_dim]; a model whose\n"
-                  "config names a text encoder (the demo model: \"demo-words\") takes --prompt as text.");
+                  "comes precomputed (the text encoders are out of scope): a safetensors file with [tokens, text_dim]\n"
+                  "(HunyuanVideo: prompt_embeds, pooled_prompt_embeds and optionally prompt_attention_mask); a model\n"
+                  "whose config names a text encoder (the demo model: \"demo-words\") takes --prompt as text.");
   rt::add_model_options(p);
   p.option("plan", "PLAN.json", "sparse attention plan (svdit search); without it attention is dense");
   cli::add_video_size_options(p, rt::kAnyFamilyVideoSize);
@@ -82,13 +83,17 @@ int run(const cli::ArgParser& args) {
   const bool has_prompt = args.has("prompt") || args.has("embeddings");
   const bool has_negative = args.has("negative-prompt") || args.has("negative-embeddings");
   const rt::TextSpec text = model.text_spec();
-  const at::Tensor context = args.has("prompt")       ? rt::prompt_embeddings(args.get("prompt"), text)
-                             : args.has("embeddings") ? rt::load_text_embeddings(args.get("embeddings"), text)
-                                                      : rt::zero_text_embeddings(text);  // [1, L, text_dim]
-  const at::Tensor negative = args.has("negative-prompt") ? rt::prompt_embeddings(args.get("negative-prompt"), text)
-                              : args.has("negative-embeddings")
-                                  ? rt::load_text_embeddings(args.get("negative-embeddings"), text)
-                                  : rt::zero_text_embeddings(text);  // [1, L, text_dim]
+  const rt::TextInputs context = args.has("prompt")       ? rt::prompt_text_inputs(args.get("prompt"), text)
+                                 : args.has("embeddings") ? rt::load_text_inputs(args.get("embeddings"), text)
+                                                          : rt::zero_text_inputs(text);
+  // Without a negative prompt, classifier-free guidance conditions the unconditional branch on zero rows (Wan2.1,
+  // CogVideoX1.5); a guidance-distilled family (HunyuanVideo) then runs its embedded guidance alone, as its
+  // pipeline does without a negative prompt.
+  const rt::TextInputs negative =
+      args.has("negative-prompt")       ? rt::prompt_text_inputs(args.get("negative-prompt"), text)
+      : args.has("negative-embeddings") ? rt::load_text_inputs(args.get("negative-embeddings"), text)
+      : text.embedded_guidance          ? rt::TextInputs()
+                                        : rt::zero_text_inputs(text);
 
   const rt::SamplingOptions options = rt::sampling_options_from_args(args, model);
 
@@ -98,14 +103,17 @@ int run(const cli::ArgParser& args) {
                static_cast<long long>(video.height), static_cast<long long>(video.width),
                static_cast<long long>(geometry.latent_frames), static_cast<long long>(geometry.latent_height),
                static_cast<long long>(geometry.latent_width), static_cast<long long>(geometry.tokens()));
-  std::fprintf(stderr, "attention %s\nsampler %s, %lld steps, shift %g, guidance %g, seed %llu%s%s\n",
+  const bool classifier_free = text.embedded_guidance ? options.true_cfg > 1.0 && has_negative : options.guidance != 1.0;
+  std::fprintf(stderr, "attention %s\nsampler %s, %lld steps, shift %g, %s %g%s, seed %llu%s%s\n",
                sparse ? ("sparse plan " + args.get("plan") + ", mean block density at step 0: " +
                          fixed(sparse->step_block_density(0), 3)).c_str()
                       : "dense",
-               options.sampler.c_str(), static_cast<long long>(options.steps), options.shift, options.guidance,
+               options.sampler.c_str(), static_cast<long long>(options.steps), options.shift,
+               text.embedded_guidance ? "embedded guidance" : "guidance", options.guidance,
+               text.embedded_guidance && classifier_free ? (", true CFG " + fixed(options.true_cfg, 2)).c_str() : "",
                static_cast<unsigned long long>(options.seed),
                has_prompt ? "" : "\nnote    no --prompt/--embeddings: conditioning on an empty prompt (zero rows)",
-               has_negative || options.guidance == 1.0
+               has_negative || !classifier_free
                    ? ""
                    : "\nnote    no --negative-prompt/--negative-embeddings: the unconditional branch uses zero rows");
 
@@ -135,6 +143,7 @@ int run(const cli::ArgParser& args) {
       {"steps", std::to_string(options.steps)},
       {"shift", fixed(options.shift, 6)},
       {"guidance", fixed(options.guidance, 6)},
+      {"true_cfg", fixed(options.true_cfg, 6)},
       {"seed", std::to_string(options.seed)},
       {"sampler", options.sampler},
       {"attention", sparse ? "plan " + args.get("plan") : "dense"},

@@ -126,8 +126,12 @@ TEST(HunyuanVideoWeights, SingleShardedAndFolderCheckpointsLoadTheSameTensors) {
 
   for (const auto& path : {dir / "single", dir / "single" / "diffusion_pytorch_model.safetensors", dir / "sharded",
                            dir / "sharded" / "diffusion_pytorch_model.safetensors.index.json"}) {
-    const LoadedHunyuanVideo loaded = load_hunyuan_video_model(path, WeightOptions{});
-    EXPECT_EQ(loaded.model->config(), c) << path;
+    const std::unique_ptr<HunyuanVideoModel> loaded = load_hunyuan_video_model(path, WeightOptions{});
+    EXPECT_EQ(loaded->config(), c) << path;
+    // The family registry loads it too, naming the family.
+    const OpenedModel opened = load_model(path, WeightOptions{});
+    EXPECT_EQ(opened.model->family(), "hunyuan-video") << path;
+    EXPECT_NE(opened.label.find("hunyuan-video"), std::string::npos) << opened.label;
     const data::SafetensorsCollection weights = data::SafetensorsCollection::open(path);
     EXPECT_TRUE(looks_like_hunyuan_video(weights));
     const StateDict back = load_hunyuan_video_state_dict(weights, c, WeightOptions{});
@@ -231,11 +235,15 @@ TEST(HunyuanVideoSampling, ScheduleIsTheFlowMatchSchedulersInFloat32) {
   const FlowSchedule t = hunyuan_video_schedule(3, 7.0);
   const auto third = static_cast<float>(2.0 / 3.0);
   EXPECT_EQ(static_cast<float>(t.sigmas[1]), 7.0f * third / (1.0f + 6.0f * third));
-  EXPECT_FLOAT_EQ(hunyuan_video_timestep(t, 1).item<float>(), 1000.0f * 7.0f * third / (1.0f + 6.0f * third));
+  EXPECT_TRUE(t.fractional_timesteps);
+  const at::Tensor fractional = model_timestep(t, 1);  // what the loop feeds the model: fp32, not ⌊⌋
+  EXPECT_EQ(fractional.scalar_type(), at::kFloat);
+  EXPECT_EQ(fractional.item<float>(), 1000.0f * (7.0f * third / (1.0f + 6.0f * third)));
+  EXPECT_EQ(model_timestep(make_flow_schedule(3, 5.0), 1).scalar_type(), at::kLong);  // Wan2.1's: int64
   EXPECT_EQ(t.timesteps[1], 933);
   EXPECT_THROW(hunyuan_video_schedule(0, 7.0), std::invalid_argument);
   EXPECT_THROW(hunyuan_video_schedule(3, 0.0), std::invalid_argument);
-  EXPECT_FLOAT_EQ(hunyuan_video_guidance_input(tiny_config(), 6.0).item<float>(), 6000.0f);
+  EXPECT_EQ(embedded_guidance_input(6.0).item<float>(), 6000.0f);
 }
 
 TEST(HunyuanVideoModel, PaddedTextRowsChangeNothingAndEachBatchRowIsItsOwnPrompt) {

@@ -35,7 +35,7 @@ namespace svdit::profiler {
 
 struct PromptInput {
   std::string label;   // what /meta/prompts records (the prompt text, or the embeddings file)
-  at::Tensor context;  // [1, text_len, text_dim] fp32, any device
+  runtime::TextInputs context;  // the family's conditioning (embeddings [1, text_len, text_dim] fp32, any device)
 };
 
 // The session's options (out, resume, map_steps, candidates, cost, …: profile_session.h) and the run's own.
@@ -53,7 +53,7 @@ data::ProfileMeta make_profile_meta(const runtime::Model& model, const runtime::
 // unconditional branch's conditioning. Throws std::invalid_argument on bad options, std::runtime_error (resume
 // mismatch, CUPTI unavailable when asked for), data::FormatError on file problems.
 ProfileRunReport run_profile(const runtime::Model& model, const runtime::VideoGeometry& geometry,
-                             const std::vector<PromptInput>& prompts, const at::Tensor& negative_context,
+                             const std::vector<PromptInput>& prompts, const runtime::TextInputs& negative_context,
                              const ProfileRunOptions& options);
 
 }  // namespace svdit::profiler

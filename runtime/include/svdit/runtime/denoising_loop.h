@@ -19,6 +19,11 @@
 
 namespace svdit::runtime {
 
+// The model timestep of `step` of a schedule as the model takes it: [1] int64 timesteps[step], or with
+// fractional_timesteps [1] fp32 float(σ_step)·1000 (the scheduler's float32 product). std::out_of_range outside
+// [0, steps).
+at::Tensor model_timestep(const FlowSchedule& schedule, int64_t step);
+
 class DenoisingLoop {
  public:
   // noise: the initial sample [1, C, T, H, W] fp32 on the model's device (sampling.h initial_noise). The sampler
@@ -31,7 +36,7 @@ class DenoisingLoop {
   bool done() const { return next_step() >= steps(); }
 
   const at::Tensor& latents() const { return latents_; }  // [1, C, T, H, W] fp32: the sample before next_step()
-  // The model timestep of next_step() as the model takes it: [1] int64. Throws std::logic_error when done().
+  // The model timestep of next_step() as the model takes it (model_timestep). Throws std::logic_error when done().
   at::Tensor timestep() const;
   const Conditioning& conditioning() const { return conditioning_; }
   const FlowSampler& sampler() const { return *sampler_; }

@@ -12,7 +12,10 @@ namespace svdit::runtime {
 
 struct FlowSchedule {
   std::vector<double> sigmas;      // [N + 1], decreasing, sigmas[N] = 0
-  std::vector<int64_t> timesteps;  // [N]
+  std::vector<int64_t> timesteps;  // [N]: ⌊1000·σ'_i⌋ (reports, profiles and observers key steps by them)
+  // The model takes the fractional timestep 1000·σ'_i in fp32 rather than timesteps[i] (HunyuanVideo's pipeline
+  // feeds its flow scheduler's float timesteps); DenoisingLoop::timestep() applies it.
+  bool fractional_timesteps = false;
   int64_t steps() const { return static_cast<int64_t>(timesteps.size()); }
 };
 

@@ -19,12 +19,15 @@
 
 namespace svdit::runtime {
 
-// One branch's text conditioning, as a model family's forward takes it (model_family.h TextSpec says which parts a
+// One branch's conditioning, as a model family's forward takes it (model_family.h TextSpec says which parts a
 // family needs). Built implicitly from the embeddings alone, the whole conditioning of Wan2.1 and CogVideoX1.5.
 struct TextInputs {
   at::Tensor embeddings;  // [1, text_len, text_dim]
   at::Tensor pooled;      // [1, pooled_dim]: a pooled text vector (HunyuanVideo's CLIP); undefined when not used
   at::Tensor mask;        // [1, text_len] bool, true = a valid token; undefined: every row is attended
+  // [1] fp32: the embedded guidance input of a guidance-distilled family (HunyuanVideo: embedded_guidance_input(g));
+  // undefined for a family without one. The family's denoising_loop() sets it from SamplingOptions::guidance.
+  at::Tensor guidance;
 
   TextInputs() = default;
   TextInputs(at::Tensor text_embeddings) : embeddings(std::move(text_embeddings)) {}  // NOLINT: implicit on purpose
@@ -43,7 +46,7 @@ struct DenoiserCall {
   int64_t step;                // the loop's step index (the plan's schedule and the observers are keyed by it)
   CfgBranch branch;            // which branch this forward computes
   const at::Tensor& latents;   // [1, C, T, H, W] fp32: the sample at this step
-  const at::Tensor& timestep;  // [1] int64: the model timestep of this step
+  const at::Tensor& timestep;  // [1]: the model timestep of this step (DenoisingLoop::timestep: int64, or fp32)
   const TextInputs& context;   // this branch's conditioning
 };
 
@@ -54,7 +57,7 @@ using Denoiser = std::function<at::Tensor(const DenoiserCall&)>;
 struct GuidanceInput {
   int64_t step;
   const at::Tensor& latents;   // [1, C, T, H, W] fp32
-  const at::Tensor& timestep;  // [1] int64
+  const at::Tensor& timestep;  // [1], as DenoiserCall::timestep
   const Conditioning& conditioning;
 };
 
@@ -86,6 +89,10 @@ class ClassifierFreeGuidance final : public Guidance {
  private:
   double scale_;
 };
+
+// The embedded guidance input of a guidance-distilled model for scale g: [1] fp32 float32(g)·1000, as
+// HunyuanVideoPipeline computes it (torch.tensor([g]) * 1000.0).
+at::Tensor embedded_guidance_input(double scale);
 
 // The rule of a Wan2.1 run: classifier-free guidance with `scale` when there is a negative conditioning and
 // scale ≠ 1, the conditional branch alone otherwise (g = 1 makes both the same; the second forward is skipped).

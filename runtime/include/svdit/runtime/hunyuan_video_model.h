@@ -35,26 +35,47 @@
 #include "svdit/runtime/hunyuan_video_config.h"
 #include "svdit/runtime/hunyuan_video_weights.h"
 #include "svdit/runtime/rope.h"
-#include "svdit/runtime/wan_model.h"  // ForwardOptions (step, branch, backend, observer: family-neutral)
+#include "svdit/runtime/model_family.h"
 
 namespace svdit::runtime {
 
-class HunyuanVideoModel {
+class HunyuanVideoModel final : public Model {
  public:
   // Checks the state dict against the config (every key, shape, device and dtype) and takes the tensors. The
   // device and the compute dtype are those of the patch embedding's weight.
   HunyuanVideoModel(HunyuanVideoConfig config, StateDict weights, std::string source = "<memory>");
 
   const HunyuanVideoConfig& config() const { return config_; }
-  at::Device device() const;
-  at::ScalarType compute_dtype() const;
+
+  // The model-family interface (model_family.h), family "hunyuan-video".
+  std::string family() const override { return "hunyuan-video"; }
+  std::string describe() const override;
+  nlohmann::json config_json() const override;
+  data::PlanModel plan_model() const override;
+  at::Device device() const override;
+  at::ScalarType compute_dtype() const override;
+  VideoGeometry video_geometry(int64_t frames, int64_t height, int64_t width) const override;
+  // T1 = config.text_len: what plans are checked against (a forward runs on the prompt's valid tokens).
+  data::TokenLayout token_layout(const VideoGeometry& geometry, int64_t block_size = 128) const override;
+  TextSpec text_spec() const override;  // pooled vector, mask and embedded guidance
+  // text.embeddings the valid tokens [B, N, text_embed_dim] (or, with text.mask, diffusers' padded text:
+  // forward_masked), text.pooled [B, pooled_projection_dim], text.guidance [B] or [1] (required when the config
+  // embeds guidance). Refuses a sequence-parallel run (not implemented for this family).
+  at::Tensor forward(const at::Tensor& latents, const at::Tensor& timesteps, const TextInputs& text,
+                     const ForwardOptions& options = {}) const override;
+  std::vector<int64_t> latent_shape(const VideoGeometry& geometry) const override;  // [1, C, T, H, W]
+  // hunyuan_video_sampling.h: flow-match Euler, embedded guidance (true_cfg > 1 with a negative: CFG on top).
+  DenoisingLoop denoising_loop(const VideoGeometry& geometry, Conditioning conditioning,
+                               const SamplingOptions& options) const override;
+  FlowSchedule schedule(const SamplingOptions& options) const override;
+  std::string default_sampler() const override { return "euler"; }
 
   // latents:   [B, in_channels, T, H, W] (T a multiple of patch_size_t, H and W of patch_size), any float dtype
   // timesteps: [B] flow timesteps 1000·σ as diffusers' scheduler gives them (fractional), any numeric dtype
   // text:      [B, N, text_embed_dim]: the prompts' N VALID text tokens (1 ≤ N ≤ text_len), no padding
   // pooled:    [B, pooled_projection_dim]: the CLIP pooled prompt embedding
-  // guidance:  [B] the embedded guidance as diffusers' pipeline passes it (1000 · guidance scale); required when
-  //            the config has guidance_embeds, must be undefined otherwise
+  // guidance:  [B] (or [1] for every row) the embedded guidance as diffusers' pipeline passes it (1000 · guidance
+  //            scale, embedded_guidance_input); required when the config has guidance_embeds, undefined otherwise
   // returns the velocity [B, out_channels, T, H, W] in fp32.
   at::Tensor forward(const at::Tensor& latents, const at::Tensor& timesteps, const at::Tensor& text,
                      const at::Tensor& pooled, const at::Tensor& guidance, const ForwardOptions& options = {}) const;
@@ -123,12 +144,15 @@ class HunyuanVideoModel {
 RopeTable make_hunyuan_video_rope_table(const HunyuanVideoConfig& config, int64_t frames, int64_t height,
                                         int64_t width, at::Device device);
 
-// A model ready to run from a checkpoint path (file, index or directory): the config.json beside the weights
-// (required: HunyuanVideo's sizes are not all visible in the tensor shapes), then the weights.
-struct LoadedHunyuanVideo {
-  std::unique_ptr<HunyuanVideoModel> model;
-  std::string config_source;
-};
-LoadedHunyuanVideo load_hunyuan_video_model(const std::filesystem::path& weights_path, const WeightOptions& options);
+// A model from a checkpoint (already opened) and its config.json (required: HunyuanVideo's sizes are not all
+// visible in the tensor shapes). FormatError naming the checkpoint when the config is missing.
+std::unique_ptr<HunyuanVideoModel> load_hunyuan_video_model(const CheckpointToLoad& checkpoint,
+                                                            const WeightOptions& options);
+// The same from a checkpoint path (file, index or directory), the config.json beside the weights.
+std::unique_ptr<HunyuanVideoModel> load_hunyuan_video_model(const std::filesystem::path& weights_path,
+                                                            const WeightOptions& options);
+
+// The registry entry (model_family.cpp): preset "hunyuan-video", 129 frames of 1280×720 by default.
+ModelFamily hunyuan_video_family();
 
 }  // namespace svdit::runtime

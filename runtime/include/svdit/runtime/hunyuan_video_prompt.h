@@ -16,6 +16,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "svdit/runtime/hunyuan_video_config.h"
+#include "svdit/runtime/model_family.h"  // TextSpec
 
 namespace svdit::runtime {
 
@@ -27,6 +28,8 @@ struct HunyuanVideoPrompt {
 // Reads and checks the file: FormatError naming the file, the tensor and the expected versus found shape (or the
 // mask row that is not a prefix of ones, or a prompt with no valid token or more than text_len).
 HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const HunyuanVideoConfig& config);
+// The same for any family with a pooled vector, by its TextSpec (text_len, text_dim, pooled_dim).
+HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const TextSpec& text);
 
 // Writes the three tensors (the mask only when defined), fp32, atomically. text [L, D], text_mask [L], pooled [P].
 void save_hunyuan_video_prompt(const std::filesystem::path& path, const at::Tensor& text, const at::Tensor& text_mask,

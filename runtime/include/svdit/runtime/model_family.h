@@ -65,7 +65,10 @@ struct WeightOptions {
 struct SamplingOptions {
   int64_t steps = 50;
   double shift = 5.0;     // flow shift s (flow-matching samplers: Wan2.1, HunyuanVideo)
-  double guidance = 5.0;  // CFG scale g; 1 (or no negative conditioning) runs the conditional branch only
+  // CFG scale g; 1 (or no negative conditioning) runs the conditional branch only. HunyuanVideo: the EMBEDDED
+  // guidance scale (TextInputs::guidance), one forward per step.
+  double guidance = 5.0;
+  double true_cfg = 1.0;  // HunyuanVideo: classifier-free guidance on top (the pipeline's true_cfg_scale); 1: off
   uint64_t seed = 0;
   std::string sampler = "unipc";  // a sampler of the family, or "auto": the family's own (Model::default_sampler)
 };
@@ -76,7 +79,8 @@ struct TextSpec {
   int64_t text_len = 0;
   int64_t text_dim = 0;
   int64_t pooled_dim = 0;     // 0: no pooled vector
-  bool mask = false;          // the family takes a text mask
+  bool mask = false;          // the family honours a text mask (valid tokens only; TextInputs::mask)
+  bool embedded_guidance = false;  // the family takes an embedded guidance input (TextInputs::guidance)
   std::string text_encoder;   // a built-in encoder of prompt text ("demo-words"), empty: precomputed embeddings
 };
 
@@ -84,7 +88,7 @@ class Model {
  public:
   virtual ~Model() = default;
 
-  virtual std::string family() const = 0;    // its data::FamilySignature id: "wan2.1", "cogvideox1.5"
+  virtual std::string family() const = 0;    // its data::FamilySignature id: "wan2.1", "cogvideox1.5", "hunyuan-video"
   virtual std::string describe() const = 0;  // one line: name and sizes
   virtual nlohmann::json config_json() const = 0;  // the config in the family's config.json naming
   // What a plan must match (its name, layers, heads, head_dim and family).
@@ -103,7 +107,8 @@ class Model {
   // [B] as the sampler gives them, the branch's text. Returns the prediction in the latents' shape, fp32.
   virtual at::Tensor forward(const at::Tensor& latents, const at::Tensor& timesteps, const TextInputs& text,
                              const ForwardOptions& options = {}) const = 0;
-  // The shape of the latents forward() takes for a video: [1, C, T, H, W] (Wan2.1) or [1, T, C, H, W] (CogVideoX).
+  // The shape of the latents forward() takes for a video: [1, C, T, H, W] (Wan2.1, HunyuanVideo) or [1, T, C, H, W]
+  // (CogVideoX).
   virtual std::vector<int64_t> latent_shape(const VideoGeometry& geometry) const = 0;
 
   // The sampling loop of one video: the family's initial noise (from `options.seed`), sampler and guidance rule.
@@ -138,6 +143,9 @@ struct ModelFamily {
   std::string name;  // "Wan2.1"
   std::vector<std::string> presets;  // --random-weights names ("1.3B", "14B"), case-insensitive
   cli::VideoSizeDefaults video_size;  // the tools' --frames/--height/--width defaults for this family
+  // The tools' --shift and --guidance defaults (--shift auto, --guidance auto): the released pipeline's.
+  double default_shift = 5.0;
+  double default_guidance = 5.0;
   // A model from a checkpoint already identified as this family's. Throws data::FormatError naming the file.
   std::function<std::unique_ptr<Model>(const CheckpointToLoad&, const WeightOptions&)> load;
   // Random weights (benchmarks at full size, tests). `request.config` null: `request.spec` is one of `presets`.

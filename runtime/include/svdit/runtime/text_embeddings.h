@@ -30,11 +30,16 @@ at::Tensor prompt_embeddings(const std::string& prompt, const WanConfig& config)
 // The demo model's word encoder (demo_words.h) whatever the config says: [1, text_len, text_dim] fp32, CPU.
 at::Tensor demo_word_embeddings(const std::string& prompt, const WanConfig& config);
 
-// The same for any family, by its TextSpec (text_len, text_dim, text_encoder; model_family.h). The WanConfig forms
-// above are these with the config's spec.
-at::Tensor load_text_embeddings(const std::string& spec, const TextSpec& text);
-at::Tensor zero_text_embeddings(const TextSpec& text);
-at::Tensor prompt_embeddings(const std::string& prompt, const TextSpec& text);
+// The same for any family, by its TextSpec (model_family.h), as the TextInputs its forward takes. A family with a
+// pooled vector (TextSpec::pooled_dim > 0: HunyuanVideo) reads its conditioning file instead, FILE holding
+// prompt_embeds, pooled_prompt_embeds and optionally prompt_attention_mask (hunyuan_video_prompt.h): embeddings are
+// the valid tokens only [1, N, text_dim] (no mask: every row is valid), pooled [1, pooled_dim]. The zero
+// conditioning of such a family is text_len zero rows, all valid, and a zero pooled vector. The embedded guidance
+// (TextInputs::guidance) is left undefined: the family's denoising_loop() sets it. The WanConfig forms above are
+// these with the config's spec, embeddings only.
+TextInputs load_text_inputs(const std::string& spec, const TextSpec& text);
+TextInputs zero_text_inputs(const TextSpec& text);
+TextInputs prompt_text_inputs(const std::string& prompt, const TextSpec& text);
 
 // Writes one prompt's embeddings ([tokens, text_dim]) as a safetensors file with the tensor name `key`.
 void save_text_embeddings(const std::string& path, const at::Tensor& embeddings, const std::string& key = "context");

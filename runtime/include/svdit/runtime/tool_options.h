@@ -3,7 +3,8 @@
 // read into runtime types, one function each:
 //   device:   --device DEV, --dtype TYPE, --threads N       (generate, profile, bench e2e, train-demo)
 //   model:    --weights PATH | --random-weights PRESET|CONFIG [--weights-seed N]   (generate, profile): any family
-//   sampling: --steps, --shift, --guidance, --seed, --sampler (generate, profile; defaults: SamplingOptions)
+//   sampling: --steps, --shift, --guidance, --true-cfg, --seed, --sampler (generate, profile; --shift and
+//             --guidance default to the family's: ModelFamily::default_shift/default_guidance)
 // and the defaults of the video-size group (svdit/cli/video_options.h) for Wan.
 
 #include <memory>
@@ -61,13 +62,14 @@ ModelFromArgs model_from_args(const cli::ArgParser& args);
 cli::VideoSize video_size_from_args(const cli::ArgParser& args, const Model& model);
 extern const cli::VideoSizeDefaults kAnyFamilyVideoSize;
 
-// Declares --steps, --shift, --guidance, --seed and --sampler, defaulting to SamplingOptions{}'s values.
+// Declares --steps, --shift, --guidance, --true-cfg, --seed and --sampler; --shift, --guidance and --sampler
+// default to auto (the family's), the rest to SamplingOptions{}'s values.
 // `seed_help` says what the seed seeds in this tool.
 void add_sampling_options(cli::ArgParser& parser, const std::string& seed_help = "noise seed");
 
-// The sampling options given (UsageError for --steps below 1).
+// The sampling options given (UsageError for --steps below 1); auto --shift/--guidance are SamplingOptions{}'s.
 SamplingOptions sampling_options_from_args(const cli::ArgParser& args);
-// The same with --sampler auto resolved to the model's own sampler.
+// The same with auto resolved to the model's family: its default_shift, default_guidance and own sampler.
 SamplingOptions sampling_options_from_args(const cli::ArgParser& args, const Model& model);
 
 }  // namespace svdit::runtime
