@@ -61,6 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="FILE", help="write the results to FILE (atomically: a temporary file, renamed)")
     p.add_argument("--tiny", action="store_true", help="a tiny config of the same family (CPU smoke tests)")
     p.add_argument("--shapes-only", action="store_true", help="print the latents and token counts, build nothing")
+    p.add_argument("--write-config", metavar="FILE", help="write the model's diffusers config.json to FILE (the same "
+                   "model for `svdit bench e2e --model FILE`, e.g. a --tiny one), then go on")  # fmt: skip
     args = p.parse_args(argv)
     if args.batch < 1 or args.reps < 1 or args.warmup < 0:
         p.error("--batch and --reps must be >= 1, --warmup >= 0")
@@ -164,6 +166,12 @@ def main(argv=None) -> int:
           f"{sh.grid[2]}")  # fmt: skip
     print(f"tokens     {sh.tokens} = {sh.video_tokens} video + {sh.text_tokens} text ({text_where[sh.text_in_self_attention]}"
           f"); self-attention over {sh.self_attention_tokens}")  # fmt: skip
+    if args.write_config:
+        config = {"_class_name": spec.diffusers_class, **result["config"]}
+        if spec.family == "hunyuan-video":
+            config["text_len"] = spec.text_len  # svdit's field for the padded text length (T1 of a plan's layout)
+        dm.write_json_atomically(args.write_config, config)
+        print(f"config     {args.write_config}")
     if args.shapes_only:
         if args.json:
             dm.write_json_atomically(args.json, result)
