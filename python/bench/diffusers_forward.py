@@ -249,7 +249,14 @@ def main(argv=None) -> int:
     if cuda:
         result["peak_gib"] = gib(torch.cuda.max_memory_allocated(device))
         print(f"memory     peak {result['peak_gib']:.1f} GiB allocated (model {result['model_gib']:.1f} GiB)")
-    print(f"step       {2 * forward_ms / 1e3:.2f} s per CFG step (2 forwards of B = {args.batch})")
+    # A sampling step: HunyuanVideo is guidance-distilled (embedded guidance, one forward); the others run
+    # classifier-free guidance, two forwards of B = 1 or one of B = 2 (CogVideoXPipeline batches cond + uncond).
+    per_step = 1 if spec.family == "hunyuan-video" or args.batch >= 2 else 2
+    result["forwards_per_step"] = per_step
+    result["step_ms"] = per_step * forward_ms
+    why = "embedded guidance, no CFG" if spec.family == "hunyuan-video" else "classifier-free guidance"
+    print(f"step       {per_step * forward_ms / 1e3:.2f} s per sampling step ({per_step} forward{'s' * (per_step > 1)} "
+          f"of B = {args.batch}: {why})")  # fmt: skip
     result["ok"] = bool(result["output"]["finite"])
     if args.json:
         dm.write_json_atomically(args.json, result)

@@ -125,6 +125,13 @@ def table(results: str, models: list[str]) -> tuple[str, list[str]]:
                 notes.append(f"{model}: diffusers B = {ref_b} {fmt_ms(got['forward_ms'])}, attention (all SDPA) "
                              f"{100 * a.get('sdpa_share', float('nan')):.1f} %{peak_text}; the issue's H200 figure "
                              f"{fmt_ms(ref_ms)}, {100 * ref_share:.1f} %" + (f", {ref_peak} GiB" if ref_peak else ""))
+        b2 = read(os.path.join(results, f"diffusers-b2-{model}.json"))
+        if b2 and s_dense and s_plan:
+            # One CFG step: svdit runs two forwards of B = 1 (bench e2e's "step ms"), CogVideoXPipeline one of B = 2.
+            step = json.loads(b2)["forward_ms"]
+            notes.append(f"{model}: per CFG step, diffusers one B = 2 forward {fmt_ms(step)} vs svdit 2 × B = 1: "
+                         f"dense {fmt_ms(2 * s_dense)} ({step / (2 * s_dense):.2f}×), plan {fmt_ms(2 * s_plan)} "
+                         f"({step / (2 * s_plan):.2f}×)")  # fmt: skip
     return "\n".join(lines), notes
 
 
