@@ -18,6 +18,7 @@
 #   --build-dir DIR    (default build-gpu-models)   --bin DIR: svdit-bench's folder (default BUILD_DIR/bin)
 #   --only svdit|diffusers   one side only          --no-b2: skip CogVideoX's diffusers B = 2 run (the figure)
 #   --redo             ignore existing result files  --tiny: CPU dry run (tiny configs of each family, fp32, cpu)
+#   --restore TGZ      unpack an earlier call's results.tgz into --results first (a fresh machine: carry it along)
 # Logs: $OUT/models.log, $OUT/results.tgz (the results folder), $OUT/table.md (python/bench/models_table.py); the
 # table is printed at the end. Exit 0: every requested unit done; 1: a unit failed; 3: stopped by --budget.
 set -uo pipefail
@@ -35,6 +36,7 @@ ONLY=both
 B2=1
 REDO=0
 TINY=0
+RESTORE=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --models) MODELS=$2; shift 2 ;;
@@ -47,7 +49,8 @@ while [[ $# -gt 0 ]]; do
     --no-b2) B2=0; shift ;;
     --redo) REDO=1; shift ;;
     --tiny) TINY=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --restore) RESTORE=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "gpu-bench-models: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,6 +65,11 @@ RESULTS=${RESULTS:-$BUILD_DIR/results}
 BIN=${BIN:-$BUILD_DIR/bin}
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
+if [[ -n $RESTORE ]]; then
+  # results.tgz holds the folder results/ (its name): its files go into $RESULTS, none that exist overwritten.
+  tar -xzf "$RESTORE" -C "$RESULTS" --strip-components=1 --skip-old-files ||
+    { echo "gpu-bench-models: --restore: cannot unpack $RESTORE" >&2; exit 2; }
+fi
 LOG_DIR=${OUT:-$RESULTS/logs}
 mkdir -p "$LOG_DIR"
 if [[ $TINY == 1 ]]; then DEVICE=cpu; DTYPE=fp32; else DEVICE=cuda; DTYPE=bf16; fi
