@@ -50,7 +50,7 @@ while [[ $# -gt 0 ]]; do
     --redo) REDO=1; shift ;;
     --tiny) TINY=1; shift ;;
     --restore) RESTORE=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "gpu-bench-models: unknown option $1" >&2; exit 2 ;;
   esac
 done
