@@ -13,16 +13,17 @@ takes); `svdit` must be importable (the package, or python/svdit beside the op l
 
 import argparse
 import json
-import statistics
+import os
 import sys
 
-import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import svdit
+import torch  # noqa: E402
 
-CONFIG = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
-              text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
-              qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)  # Wan2.1-T2V-1.3B
+import diffusers_models  # noqa: E402
+import svdit  # noqa: E402
+
+CONFIG = diffusers_models.WAN_1_3B  # Wan2.1-T2V-1.3B, as diffusers_forward.py --model 1.3B builds it
 LATENTS = (1, 16, 21, 60, 104)  # 81 frames of 832 x 480 through Wan's VAE (4x temporal, 8x spatial)
 LAYOUT = {"frames": 21, "height": 30, "width": 52, "text_prefix": 0, "text_suffix": 0, "block_size": 128}
 LAYERS, HEADS = CONFIG["num_layers"], CONFIG["num_attention_heads"]
@@ -73,17 +74,8 @@ def make_plan(target: float, out: str) -> None:
 
 
 def time_forward(model, inputs, warmup: int, reps: int) -> tuple[float, torch.Tensor]:
-    for _ in range(warmup):
-        out = model(**inputs, return_dict=False)[0]
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        out = model(**inputs, return_dict=False)[0]
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times), out
+    median, out, _ = diffusers_models.time_forward(model, inputs, warmup, reps, "cuda")
+    return median, out
 
 
 def time_plan(plan_path: str, warmup: int, reps: int) -> None:
