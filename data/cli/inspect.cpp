@@ -30,7 +30,8 @@ constexpr const char* kDescription =
     "Prints a readable summary of FILE, recognised by its content:\n"
     "  profile (HDF5)      meta, profiled steps and prompts, candidates with densities, error/recall figures,\n"
     "                      the measured cost table\n"
-    "  plan (JSON)         model, layout, patterns with densities, the schedule as a layer x head table\n"
+    "  plan (JSON)         model, layout, patterns with densities, the schedule as a layer x head table,\n"
+    "                      the head placement over ranks when it has one\n"
     "  weights             a .safetensors file, a *.safetensors.index.json, or a folder holding one";
 
 cli::ArgParser make_parser() {
@@ -137,6 +138,15 @@ void inspect_plan(const fs::path& path, const Options& options) {
       for (int64_t head = 0; head < plan.model.heads; ++head) {
         std::printf(" %3d", entry.heads[static_cast<size_t>(layer * plan.model.heads + head)]);
       }
+      std::printf("\n");
+    }
+  }
+  if (plan.placement) {
+    const PlanPlacement& placement = *plan.placement;
+    std::printf("  placement over %d ranks (head-parallel attention)\n      layer : rank per head\n", placement.ranks);
+    for (size_t layer = 0; layer < placement.layers.size(); ++layer) {
+      std::printf("      %5zu :", layer);
+      for (const int32_t rank : placement.layers[layer]) std::printf(" %3d", rank);
       std::printf("\n");
     }
   }

@@ -88,6 +88,45 @@ void validate_model(const PlanModel& model, const std::string& source) {
   require_at_most(model.head_dim, kMaxHeadDim, source, "model.head_dim", "channels per head");
 }
 
+// The placement's rules: version 3, a rank count in [1, kMaxRanks], one row per layer, one rank per head, each in
+// [0, ranks). A rank may run no heads of a layer (more ranks than heads, or a balanced split that needs it). The
+// reader checks the same rules while it reads (sizes before storing, ranks before narrowing them to int32), so the
+// messages live here once.
+std::string placement_version_problem(int64_t version) {
+  return "a head placement needs version " + std::to_string(kPlanVersion) + ", the plan has version " +
+         std::to_string(version);
+}
+bool valid_rank_count(int64_t ranks) { return ranks >= 1 && ranks <= kMaxRanks; }
+std::string rank_count_problem(int64_t ranks) {
+  return "expected a rank count in [1, " + std::to_string(kMaxRanks) + "], found " + std::to_string(ranks);
+}
+std::string placement_rows_problem(int64_t layers, size_t found) {
+  return "expected " + std::to_string(layers) + " rows (model.layers), found " + std::to_string(found);
+}
+std::string placement_row_problem(int64_t heads, size_t found) {
+  return "expected " + std::to_string(heads) + " ranks (model.heads), found " + std::to_string(found);
+}
+std::string rank_problem(int64_t ranks, int64_t found) {
+  return "expected a rank in [0, " + std::to_string(ranks) + ") (placement.ranks), found " + std::to_string(found);
+}
+
+void validate_placement(const PlanPlacement& placement, const Plan& plan, const std::string& source) {
+  if (plan.version < kPlanVersion) throw FormatError(source, "placement", placement_version_problem(plan.version));
+  if (!valid_rank_count(placement.ranks))
+    throw FormatError(source, "placement.ranks", rank_count_problem(placement.ranks));
+  if (static_cast<int64_t>(placement.layers.size()) != plan.model.layers)
+    throw FormatError(source, "placement.layers", placement_rows_problem(plan.model.layers, placement.layers.size()));
+  for (size_t l = 0; l < placement.layers.size(); ++l) {
+    const std::vector<int32_t>& row = placement.layers[l];
+    const std::string row_path = indexed("placement.layers", l);
+    if (static_cast<int64_t>(row.size()) != plan.model.heads)
+      throw FormatError(source, row_path, placement_row_problem(plan.model.heads, row.size()));
+    for (size_t h = 0; h < row.size(); ++h)
+      if (row[h] < 0 || row[h] >= placement.ranks)
+        throw FormatError(source, indexed(row_path, h), rank_problem(placement.ranks, row[h]));
+  }
+}
+
 }  // namespace
 
 void validate(const Plan& plan, const std::string& source) {
@@ -162,6 +201,7 @@ void validate(const Plan& plan, const std::string& source) {
                             "pattern id " + std::to_string(id) + " is not in \"patterns\"");
       }
   }
+  if (plan.placement) validate_placement(*plan.placement, plan, source);
   if (!plan.provenance.is_object())
     throw FormatError(source, "provenance", "expected an object, found a " + std::string(plan.provenance.type_name()));
 }
@@ -386,6 +426,34 @@ ScheduleEntry read_entry(const Reader& r, const json& j, const std::string& path
   return e;
 }
 
+PlanPlacement read_placement(const Reader& r, const json& j, const PlanModel& model) {
+  r.object(j, "placement");
+  r.only_keys(j, {"ranks", "layers"}, "placement");
+  PlanPlacement p;
+  const int64_t ranks = r.integer(r.field(j, "ranks", "placement"), "placement.ranks");
+  if (!valid_rank_count(ranks)) r.fail("placement.ranks", rank_count_problem(ranks));
+  p.ranks = static_cast<int32_t>(ranks);
+  // Sized against the model row by row before storing, as the heads tables are (read_entry).
+  const json& rows = r.array(r.field(j, "layers", "placement"), "placement.layers");
+  if (static_cast<int64_t>(rows.size()) != model.layers)
+    r.fail("placement.layers", placement_rows_problem(model.layers, rows.size()));
+  p.layers.reserve(rows.size());
+  for (size_t l = 0; l < rows.size(); ++l) {
+    const std::string row_path = indexed("placement.layers", l);
+    const json& row = r.array(rows[l], row_path);
+    if (static_cast<int64_t>(row.size()) != model.heads) r.fail(row_path, placement_row_problem(model.heads, row.size()));
+    std::vector<int32_t>& ranks_of = p.layers.emplace_back();
+    ranks_of.reserve(row.size());
+    for (size_t h = 0; h < row.size(); ++h) {
+      const std::string path = indexed(row_path, h);
+      const int64_t rank = r.integer(row[h], path);
+      if (rank < 0 || rank >= ranks) r.fail(path, rank_problem(ranks, rank));
+      ranks_of.push_back(static_cast<int32_t>(rank));
+    }
+  }
+  return p;
+}
+
 }  // namespace
 
 Plan parse_plan(std::string_view json_text, const std::string& source) {
@@ -402,7 +470,11 @@ Plan parse_plan(std::string_view json_text, const std::string& source) {
   if (version < kOldestPlanVersion || version > kPlanVersion)
     r.fail("version", "unsupported version " + std::to_string(version) + " (this reader knows versions " +
                           std::to_string(kOldestPlanVersion) + " to " + std::to_string(kPlanVersion) + ")");
-  r.only_keys(root, {"format", "version", "model", "layout", "patterns", "schedule", "provenance"}, "");
+  // A placement in an older file is named as such rather than as an unknown field: the file claims a version that
+  // cannot carry it (written by hand, or by a tool that forgot the bump), and the fix is the version, not the key.
+  if (version < kPlanVersion && root.contains("placement"))
+    r.fail("placement", placement_version_problem(version));
+  r.only_keys(root, {"format", "version", "model", "layout", "patterns", "schedule", "placement", "provenance"}, "");
 
   Plan plan;
   plan.version = static_cast<int>(version);
@@ -420,6 +492,7 @@ Plan parse_plan(std::string_view json_text, const std::string& source) {
   for (size_t i = 0; i < schedule.size(); ++i)
     plan.schedule.push_back(read_entry(r, schedule[i], indexed("schedule", i), plan.model));
 
+  if (const auto it = root.find("placement"); it != root.end()) plan.placement = read_placement(r, *it, plan.model);
   if (const auto it = root.find("provenance"); it != root.end()) plan.provenance = r.object(*it, "provenance");
 
   validate(plan, source);
@@ -571,6 +644,17 @@ std::string serialize_plan(const Plan& plan) {
     out += "    ]}";
   }
   out += plan.schedule.empty() ? "],\n" : "\n  ],\n";
+
+  if (plan.placement) {
+    const PlanPlacement& p = *plan.placement;
+    out += "  \"placement\": {\"ranks\": " + std::to_string(p.ranks) + ", \"layers\": [\n";
+    for (size_t l = 0; l < p.layers.size(); ++l) {
+      out += "    [";
+      for (size_t h = 0; h < p.layers[l].size(); ++h) out += (h ? ", " : "") + std::to_string(p.layers[l][h]);
+      out += l + 1 < p.layers.size() ? "],\n" : "]\n";
+    }
+    out += "  ]},\n";
+  }
 
   out += "  \"provenance\": ";
   pretty_value(plan.provenance, out, 2);

@@ -9,20 +9,6 @@
 
 namespace svdit::runtime {
 
-std::vector<int64_t> even_split(int64_t n, int64_t parts) {
-  if (parts <= 0 || n < 0) throw std::invalid_argument("even_split: expected n ≥ 0 and parts > 0");
-  std::vector<int64_t> sizes(static_cast<size_t>(parts), n / parts);
-  for (int64_t i = 0; i < n % parts; ++i) ++sizes[static_cast<size_t>(i)];
-  return sizes;
-}
-
-HeadPlacement contiguous_head_placement(int64_t layers, int64_t heads, int ranks) {
-  std::vector<int32_t> row;
-  const std::vector<int64_t> sizes = even_split(heads, ranks);
-  for (int r = 0; r < ranks; ++r) row.insert(row.end(), static_cast<size_t>(sizes[static_cast<size_t>(r)]), r);
-  return HeadPlacement(static_cast<size_t>(layers), row);
-}
-
 SequenceParallel::SequenceParallel(DistributedGroup& group, AttentionBackend* inner, HeadPlacement placement,
                                    int64_t layers, int64_t heads)
     : group_(group), inner_(inner), placement_(std::move(placement)), layers_(layers), heads_(heads) {

@@ -55,6 +55,10 @@ cli::ArgParser make_parser() {
   p.option("warmup-layers", "M", "layers [0, M) run dense in every step; default 0");
   p.option("buckets", "N", "heads tables in the schedule: 1 = one for all sparse steps; default one per\n"
                            "profiled step, covering the steps up to the next profiled one");
+  p.option("ranks", "N", "also place each layer's heads over N ranks of a sequence-parallel run (head-parallel\n"
+                         "attention): per layer the split whose slowest rank is fastest by the cost model\n"
+                         "(longest-first balancing, or the contiguous split when that is as good); the plan\n"
+                         "carries it (version 3) and the summary compares it with the contiguous split");
   p.option_tuple("explain", {"L", "H"}, "show why head H of layer L got its pattern (may be repeated)");
   p.option("csv", "FILE", "write the per-head choices as CSV");
   p.flag("quiet", "print nothing but errors");
@@ -95,6 +99,7 @@ CommandLine command_line(const cli::ArgParser& args) {
     cl.options.buckets = args.get_int("buckets");
     if (cl.options.buckets < 1) throw cli::UsageError("--buckets: expected at least 1, found " + args.get("buckets"));
   }
+  if (args.has("ranks")) cl.options.ranks = args.get_int("ranks");  // its range: validate(SearchOptions)
   for (const std::vector<std::string>& layer_head : args.occurrences("explain")) {
     cl.explain.emplace_back(cli::parse_int("--explain L", layer_head[0]), cli::parse_int("--explain H", layer_head[1]));
   }

@@ -149,25 +149,60 @@ CostModel::CostModel(const data::ProfileMeta& meta, const std::vector<data::Prof
   }
 }
 
-double CostModel::layer_time(std::span<const int32_t> choice) const {
+void CostModel::check_choice(std::span<const int32_t> choice, const char* caller) const {
   if (static_cast<int64_t>(choice.size()) != heads_)
-    throw std::invalid_argument("CostModel::layer_time: " + std::to_string(choice.size()) + " choices for " +
+    throw std::invalid_argument(std::string(caller) + ": " + std::to_string(choice.size()) + " choices for " +
                                 std::to_string(heads_) + " heads");
-  bool all_dense = true, all_skip = true, any_permuted = false;
-  double t = 0.0;
-  for (const int32_t c : choice) {
+  for (const int32_t c : choice)
     if (c < 0 || static_cast<size_t>(c) >= head_.size())
-      throw std::out_of_range("CostModel::layer_time: candidate " + std::to_string(c) + " outside [0, " +
+      throw std::out_of_range(std::string(caller) + ": candidate " + std::to_string(c) + " outside [0, " +
                               std::to_string(head_.size()) + ")");
-    const auto at = static_cast<size_t>(c);
-    all_dense = all_dense && dense_[at];
-    all_skip = all_skip && skip_[at];
+}
+
+double CostModel::launch_time(std::span<const int32_t> choice, const std::span<const int32_t>* heads) const {
+  bool any_permuted = false;
+  double t = 0.0;
+  const size_t count = heads ? heads->size() : choice.size();
+  for (size_t i = 0; i < count; ++i) {
+    const auto at = static_cast<size_t>(choice[heads ? static_cast<size_t>((*heads)[i]) : i]);
     any_permuted = any_permuted || permuted_[at];
     t += head_[at];
   }
+  const int32_t last_head = heads ? heads->back() : static_cast<int32_t>(choice.size() - 1);
+  return t + last_[static_cast<size_t>(choice[static_cast<size_t>(last_head)])] +
+         (any_permuted ? permute_launch_ : 0.0);
+}
+
+double CostModel::layer_time(std::span<const int32_t> choice) const {
+  check_choice(choice, "CostModel::layer_time");
+  bool all_dense = true, all_skip = true;
+  for (const int32_t c : choice) {
+    all_dense = all_dense && dense_[static_cast<size_t>(c)];
+    all_skip = all_skip && skip_[static_cast<size_t>(c)];
+  }
   if (all_dense) return dense_layer_;
   if (all_skip) return skip_layer_;
-  return t + last_[static_cast<size_t>(choice.back())] + (any_permuted ? permute_launch_ : 0.0);
+  return launch_time(choice, nullptr);
+}
+
+double CostModel::heads_time(std::span<const int32_t> choice, std::span<const int32_t> heads) const {
+  check_choice(choice, "CostModel::heads_time");
+  for (size_t i = 0; i < heads.size(); ++i)
+    if (heads[i] < 0 || heads[i] >= heads_ || (i > 0 && heads[i] <= heads[i - 1]))
+      throw std::invalid_argument("CostModel::heads_time: heads must be ascending and in [0, " +
+                                  std::to_string(heads_) + "), found head " + std::to_string(heads[i]) +
+                                  " at position " + std::to_string(i));
+  if (heads.empty()) return 0.0;
+  bool all_dense = true, all_skip = true, these_skip = true;
+  for (const int32_t c : choice) {
+    all_dense = all_dense && dense_[static_cast<size_t>(c)];
+    all_skip = all_skip && skip_[static_cast<size_t>(c)];
+  }
+  for (const int32_t h : heads) these_skip = these_skip && skip_[static_cast<size_t>(choice[static_cast<size_t>(h)])];
+  const double share = static_cast<double>(heads.size()) / static_cast<double>(heads_);
+  if (all_dense) return dense_layer_ * share;
+  if (all_skip || these_skip) return skip_layer_ * share;
+  return launch_time(choice, &heads);
 }
 
 }  // namespace svdit::search

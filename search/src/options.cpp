@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "svdit/data/size_limits.h"
 #include "svdit/search/input.h"
 
 namespace svdit::search {
@@ -87,6 +88,9 @@ void validate(const SearchOptions& options, const SearchInput& input) {
     refuse("--buckets", "expected 1 .. " + std::to_string(meta.num_steps()) +
                             " (the profiled steps; 0 or absent = one per profiled step), found " +
                             std::to_string(options.buckets));
+  if (options.ranks && (*options.ranks < 1 || *options.ranks > data::kMaxRanks))
+    refuse("--ranks", "expected 1 .. " + std::to_string(data::kMaxRanks) + " (processes of the sequence-parallel run), "
+                      "found " + std::to_string(*options.ranks));
 }
 
 }  // namespace svdit::search

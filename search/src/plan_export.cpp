@@ -88,6 +88,16 @@ json make_provenance(const SearchInput& input, const SearchResult& r) {
                               {"unit", r.cost.unit()},
                               {"points", points}};
   }
+  if (r.placement) {
+    const RankPlacement& p = *r.placement;
+    provenance["placement"] = {{"ranks", p.ranks},
+                               {"per", "one generation, the slowest rank of each layer summed over layers"},
+                               {"unit", r.cost.unit()},
+                               {"attention_time", p.time},
+                               {"contiguous_attention_time", p.contiguous_time},
+                               {"ideal_attention_time", p.ideal_time},
+                               {"balanced_layers", p.balanced_layers()}};
+  }
   if (!r.notes.empty()) provenance["notes"] = r.notes;
   return provenance;
 }
@@ -111,6 +121,10 @@ data::Plan make_plan(const SearchInput& input, const SearchResult& r) {
     entry.heads.reserve(r.choice[b].size());
     for (const int32_t c : r.choice[b]) entry.heads.push_back(input.candidates[static_cast<size_t>(c)].id);
     plan.schedule.push_back(std::move(entry));
+  }
+  if (r.placement) {
+    plan.version = data::kPlanVersion;  // a placement needs version 3; plans without one stay version 2
+    plan.placement = r.placement->plan_placement();
   }
   plan.provenance = make_provenance(input, r);
   data::validate(plan, input.source + " (searched plan)");

@@ -144,6 +144,19 @@ void print_summary(std::ostream& out, const SearchInput& input, const SearchResu
                 unit, r.dense_time, unit, r.speedup());
   out << format("  density %.4f over all steps (%.4f over sparse steps); mean error %.4g per (step, layer, head)\n",
                 r.density, r.sparse_density, r.mean_error);
+  if (r.placement) {
+    const RankPlacement& p = *r.placement;
+    out << format("  head placement over %d ranks (per generation, each layer's slowest rank, summed over layers):\n",
+                  p.ranks);
+    out << format("    balanced %.6g %s, contiguous split %.6g %s (balanced %+.1f %%)\n", p.time, unit, p.contiguous_time,
+                  unit, p.contiguous_time > 0.0 ? 100.0 * (p.time / p.contiguous_time - 1.0) : 0.0);
+    out << format("    ideal %.6g %s (one process %.6g %s / %d); speed-up over one process: balanced %.3fx, "
+                  "contiguous %.3fx\n",
+                  p.ideal_time, unit, p.single_time, unit, p.ranks, p.single_time / p.time,
+                  p.single_time / p.contiguous_time);
+    out << format("    %lld of %lld layers balanced, the others keep the contiguous split (it was as fast)\n",
+                  ll(p.balanced_layers()), ll(r.layers));
+  }
 }
 
 void print_frontier(std::ostream& out, const SearchResult& r) {

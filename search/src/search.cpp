@@ -43,6 +43,8 @@ void update_figures(const SearchInput& input, SearchResult& r) {
   r.density = density / (static_cast<double>(r.sampling_steps) * head_steps);
   r.sparse_density = sparse_steps > 0 ? sparse_density / (static_cast<double>(sparse_steps) * head_steps) : 1.0;
   r.mean_error = error / (static_cast<double>(r.sampling_steps) * head_steps);
+  r.placement.reset();
+  if (r.options.ranks) r.placement = place_heads(r, static_cast<int>(*r.options.ranks));
 }
 
 SearchResult run_search(const SearchInput& input, const SearchOptions& options) {

@@ -423,11 +423,11 @@ TEST(PlanBadInput, FormatMissingWrongOrMistyped) {
 
 TEST(PlanBadInput, VersionMissingUnknownOrMistyped) {
   expect_parse_error([](json& j) { j.erase("version"); }, "version", {"missing"});
-  expect_parse_error([](json& j) { j["version"] = 3; }, "version", {"unsupported version 3", "versions 1 to 2"});
+  expect_parse_error([](json& j) { j["version"] = 4; }, "version", {"unsupported version 4", "versions 1 to 3"});
   expect_parse_error([](json& j) { j["version"] = 0; }, "version", {"unsupported version 0"});
   expect_parse_error([](json& j) { j["version"] = "1"; }, "version", {"expected an integer", "\"1\""});
   expect_parse_error([](json& j) { j["version"] = 1.5; }, "version", {"expected an integer", "1.5"});
-  expect_invalid([](Plan& p) { p.version = 3; }, "version", {"unsupported version 3"});
+  expect_invalid([](Plan& p) { p.version = 4; }, "version", {"unsupported version 4"});
 }
 
 TEST(PlanBadInput, UnknownField) {
@@ -681,6 +681,129 @@ TEST(PlanFamily, APlanOfOneFamilyIsRefusedOnAnotherAndAnUnknownFamilyIsNotCompar
   plan.model.family = "";  // a plan of version 1
   model.family = "wan2.1";
   EXPECT_NO_THROW(check_plan_matches(plan, model, sample_layout(), "p.json"));
+}
+
+}  // namespace
+
+// ---- placement (version 3) ------------------------------------------------------------------------------------
+
+namespace {
+
+// The small plan (2 layers x 3 heads) with a placement over 2 ranks that is not the contiguous split.
+Plan placed_plan() {
+  Plan plan = small_plan();
+  plan.version = kPlanVersion;
+  plan.placement = PlanPlacement{2, {{1, 0, 1}, {0, 0, 1}}};
+  return plan;
+}
+
+// parse_plan on the placed plan's JSON after `edit`, expecting a FormatError at `object`.
+void expect_placement_parse_error(const std::function<void(json&)>& edit, const std::string& object,
+                                  const std::vector<std::string>& needles) {
+  json j = as_json(placed_plan());
+  edit(j);
+  const std::string text = j.dump();
+  expect_format_error([&] { parse_plan(text, "placed.json"); }, object, needles, "placed.json");
+}
+
+void expect_placement_invalid(const std::function<void(Plan&)>& edit, const std::string& object,
+                              const std::vector<std::string>& needles) {
+  Plan plan = placed_plan();
+  edit(plan);
+  expect_format_error([&] { validate(plan, "mem"); }, object, needles, "mem");
+}
+
+TEST(PlanPlacement, RoundTripsAsVersion3AfterTheScheduleWithOneRowPerLayer) {
+  const Plan plan = placed_plan();
+  const std::string text = serialize_plan(plan);
+  EXPECT_EQ(parse_plan(text, "p.json"), plan) << text;
+  EXPECT_EQ(serialize_plan(parse_plan(text)), text) << "serialisation must be stable";
+  EXPECT_NE(text.find("\"version\": 3,"), std::string::npos) << text;
+  EXPECT_NE(text.find("  \"placement\": {\"ranks\": 2, \"layers\": [\n    [1, 0, 1],\n    [0, 0, 1]\n  ]},\n"),
+            std::string::npos)
+      << text;
+  const size_t schedule = text.find("\"schedule\""), placement = text.find("\"placement\""),
+               provenance = text.find("\"provenance\"");
+  EXPECT_LT(schedule, placement);
+  EXPECT_LT(placement, provenance);
+}
+
+TEST(PlanPlacement, APlanWithoutPlacementStaysVersion2AndOldPlansAreStillRead) {
+  const Plan plain = small_plan();
+  EXPECT_EQ(plain.version, kPlanVersionWithoutPlacement);
+  const std::string text = serialize_plan(plain);
+  EXPECT_NE(text.find("\"version\": 2,"), std::string::npos) << text;
+  EXPECT_EQ(text.find("placement"), std::string::npos) << text;
+  EXPECT_FALSE(read_plan(kSamplePlan).placement.has_value());  // the bundled version-2 sample
+  Plan v1 = small_plan();
+  v1.version = 1;
+  EXPECT_EQ(parse_plan(serialize_plan(v1)), v1);
+  Plan v3 = small_plan();  // version 3 without a placement: readers accept every version
+  v3.version = 3;
+  EXPECT_EQ(parse_plan(serialize_plan(v3)), v3);
+}
+
+TEST(PlanPlacement, Version1And2FilesWithAPlacementAreRefusedNamingTheField) {
+  for (const int version : {1, 2}) {
+    expect_placement_parse_error(
+        [&](json& j) {
+          j["version"] = version;
+          if (version == 1) j["model"].erase("family");
+        },
+        "placement", {"needs version 3", "has version " + std::to_string(version)});
+    expect_placement_invalid([&](Plan& p) { p.version = version; }, "placement",
+                             {"needs version 3", "has version " + std::to_string(version)});
+  }
+}
+
+TEST(PlanPlacement, EveryRuleIsEnforcedOnReadNamingTheField) {
+  expect_placement_parse_error([](json& j) { j["placement"] = json::array(); }, "placement", {"expected an object"});
+  expect_placement_parse_error([](json& j) { j["placement"]["rank"] = 2; }, "placement.rank",
+                               {"unknown field", "ranks, layers"});
+  expect_placement_parse_error([](json& j) { j["placement"].erase("ranks"); }, "placement.ranks", {"missing"});
+  expect_placement_parse_error([](json& j) { j["placement"].erase("layers"); }, "placement.layers", {"missing"});
+  expect_placement_parse_error([](json& j) { j["placement"]["ranks"] = 0; }, "placement.ranks",
+                               {"expected a rank count in [1, 65536]", "found 0"});
+  expect_placement_parse_error([](json& j) { j["placement"]["ranks"] = 70000; }, "placement.ranks",
+                               {"found 70000"});
+  expect_placement_parse_error([](json& j) { j["placement"]["ranks"] = 2.0; }, "placement.ranks",
+                               {"expected an integer"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"] = 1; }, "placement.layers",
+                               {"expected an array"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"].erase(1); }, "placement.layers",
+                               {"expected 2 rows (model.layers), found 1"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"][1] = 0; }, "placement.layers[1]",
+                               {"expected an array"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"][1].push_back(0); }, "placement.layers[1]",
+                               {"expected 3 ranks (model.heads), found 4"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"][1][2] = 2; }, "placement.layers[1][2]",
+                               {"expected a rank in [0, 2) (placement.ranks), found 2"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"][0][1] = -1; }, "placement.layers[0][1]",
+                               {"found -1"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"][0][1] = "1"; }, "placement.layers[0][1]",
+                               {"expected an integer"});
+  expect_placement_parse_error([](json& j) { j["placement"]["layers"][0][1] = 4294967297LL; },
+                               "placement.layers[0][1]", {"found 4294967297"});  // not narrowed to int32 first
+}
+
+TEST(PlanPlacement, EveryRuleIsEnforcedOnAnInMemoryPlan) {
+  expect_placement_invalid([](Plan& p) { p.placement->ranks = 0; }, "placement.ranks", {"found 0"});
+  expect_placement_invalid([](Plan& p) { p.placement->layers.pop_back(); }, "placement.layers",
+                           {"expected 2 rows (model.layers), found 1"});
+  expect_placement_invalid([](Plan& p) { p.placement->layers[0].push_back(0); }, "placement.layers[0]",
+                           {"expected 3 ranks (model.heads), found 4"});
+  expect_placement_invalid([](Plan& p) { p.placement->layers[1][0] = 5; }, "placement.layers[1][0]",
+                           {"expected a rank in [0, 2)", "found 5"});
+  // The writer validates first: a bad placement is never written.
+  Plan bad = placed_plan();
+  bad.placement->layers[1][0] = -3;
+  expect_format_error([&] { serialize_plan(bad); }, "placement.layers[1][0]", {"found -3"});
+}
+
+TEST(PlanPlacement, ARankMayRunNoHeadsOfALayer) {
+  Plan plan = placed_plan();
+  plan.placement = PlanPlacement{4, {{3, 3, 3}, {0, 1, 2}}};  // ranks 0-2 idle in layer 0, rank 3 in layer 1
+  EXPECT_EQ(parse_plan(serialize_plan(plan)), plan);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Sequence parallel on torch.distributed (gloo, CPU): 2–3 ranks, started by launch_local_ranks exactly as torchrun
 // would start them (this test binary re-executes itself as each rank), compute the same velocity as one process:
-// dense, with uneven token and head counts, and with a sparse plan whose heads are placed on the ranks out of
-// order. A rank that dies ends the run with an error naming it, and rank 0 writes no output.
+// dense, with uneven token and head counts, and with a sparse plan whose own placement (plan version 3) puts its
+// heads on the ranks out of order, or, on another number of ranks, the contiguous split it falls back to. A rank
+// that dies ends the run with an error naming it, and rank 0 writes no output.
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include "runtime_test_support.h"
 #include "svdit/data/atomic_file.h"
 #include "svdit/data/block_layout.h"
+#include "svdit/data/head_placement.h"
 #include "svdit/data/pattern.h"
 #include "svdit/runtime/distributed.h"
 #include "svdit/runtime/local_launch.h"
@@ -79,13 +81,11 @@ data::Plan test_plan(const WanConfig& config) {
   entry.step_end = 10;
   entry.heads = {0, 1, 2, 4, /* layer 1 */ 3, 2, 4, 1};
   plan.schedule.push_back(entry);
+  // The plan's head placement for 3 ranks (version 3), not the contiguous split: heads out of order, uneven
+  // counts, and in layer 1 one rank with none. A run over another number of ranks splits contiguously.
+  plan.version = data::kPlanVersion;
+  plan.placement = data::PlanPlacement{3, {{2, 0, 1, 0}, {1, 1, 0, 1}}};
   return plan;
-}
-
-// Not the contiguous split: heads out of order, uneven counts, and in layer 1 one rank with none (on 3 ranks).
-HeadPlacement test_placement(int ranks) {
-  if (ranks == 2) return {{1, 0, 1, 0}, {0, 0, 0, 1}};
-  return {{2, 0, 1, 0}, {1, 1, 0, 1}};
 }
 
 at::Tensor single_process(const std::string& name) {
@@ -119,9 +119,17 @@ TEST(SequenceParallelWorker, DISABLED_Rank) {
   const Case c = case_named(name);
   const Inputs in = inputs_for(c);
   std::unique_ptr<SparsePlanAttention> plan;
-  if (c.plan) plan = std::make_unique<SparsePlanAttention>(test_plan(config), config, test_plan(config).layout, "p");
-  SequenceParallel sp(group, plan.get(), c.plan ? test_placement(group.world_size()) : HeadPlacement{},
-                      config.num_layers, config.num_heads);
+  HeadPlacement placement;  // empty: the contiguous split
+  if (c.plan) {
+    const data::Plan plan_data = test_plan(config);
+    plan = std::make_unique<SparsePlanAttention>(plan_data, config, plan_data.layout, "p");
+    // As a sequence-parallel run picks its placement: the plan's for its rank count, else the contiguous split.
+    const data::ChosenPlacement chosen = data::head_placement(plan_data, group.world_size());
+    ASSERT_EQ(chosen.source, group.world_size() == 3 ? data::PlacementSource::plan : data::PlacementSource::contiguous)
+        << chosen.label;
+    placement = chosen.placement;
+  }
+  SequenceParallel sp(group, plan.get(), placement, config.num_layers, config.num_heads);
   ForwardOptions options;
   options.step = 2;
   options.sequence_parallel = &sp;
@@ -179,7 +187,11 @@ TEST(SequenceParallel, DenseOnThreeRanksWithUnevenSplitsEqualsOneProcess) {
   expect_equal_to_single_process("dense", 3);
 }
 TEST(SequenceParallel, UnevenTokenCountOnTwoRanksEqualsOneProcess) { expect_equal_to_single_process("uneven", 2); }
+// The plan's own placement (3 ranks), and on 2 ranks the contiguous split it falls back to.
 TEST(SequenceParallel, SparsePlanWithPlacedHeadsEqualsOneProcess) { expect_equal_to_single_process("plan", 3); }
+TEST(SequenceParallel, SparsePlanOnOtherRankCountSplitsContiguouslyAndEqualsOneProcess) {
+  expect_equal_to_single_process("plan", 2);
+}
 
 TEST(SequenceParallel, KilledRankEndsTheRunNamingItAndLeavesNoOutput) {
   if (std::string why; !distributed_available(at::kCPU, &why)) GTEST_SKIP() << why;

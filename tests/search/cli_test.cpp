@@ -90,6 +90,33 @@ TEST(SearchCli, ExplainAndCsv) {
   EXPECT_EQ(rows, profile.meta().num_steps() * profile.meta().layers * profile.meta().heads);  // one bucket per step
 }
 
+TEST(SearchCli, RanksPlacesTheSampleHeadsOverTwoRanksInAPlanTheReaderAccepts) {
+  const fs::path plan_path = temp_dir() / "placed.json";
+  const Result r = run("search " + kSample.string() + " --ranks 2 --out " + plan_path.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "head placement over 2 ranks")) << r.output;
+  EXPECT_TRUE(contains(r.output, "contiguous split")) << r.output;
+  EXPECT_TRUE(contains(r.output, "ideal")) << r.output;
+  const data::Plan plan = data::read_plan(plan_path);
+  EXPECT_EQ(plan.version, 3);
+  ASSERT_TRUE(plan.placement.has_value());
+  EXPECT_EQ(plan.placement->ranks, 2);
+  const data::ProfileReader profile = data::ProfileReader::open(kSample);
+  EXPECT_EQ(plan.placement->layers.size(), static_cast<size_t>(profile.meta().layers));
+  EXPECT_EQ(plan.provenance["placement"]["ranks"], 2);
+  EXPECT_LE(plan.provenance["placement"]["attention_time"].get<double>(),
+            plan.provenance["placement"]["contiguous_attention_time"].get<double>());
+  const Result inspect = run("inspect " + plan_path.string());
+  EXPECT_EQ(inspect.status, 0) << inspect.output;
+  EXPECT_TRUE(contains(inspect.output, "placement over 2 ranks")) << inspect.output;
+
+  const Result refused = run("search " + kSample.string() + " --ranks 0");
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_TRUE(contains(refused.output, "--ranks: expected 1 .. 65536")) << refused.output;
+  const Result help = run("search --help");
+  EXPECT_TRUE(contains(help.output, "--ranks N")) << help.output;
+}
+
 TEST(SearchCli, FailuresAreClearAndExitCodesDistinguishThem) {
   Result r = run("search " + kSample.string() + " --epsilon -1");
   EXPECT_EQ(r.status, 2);

@@ -18,6 +18,14 @@
 
 namespace svdit::data {
 
+inline constexpr const char* kPlanFormat = "svdit-plan";
+// The version rule (docs/FORMATS.md): a plan is written with the version it holds, and svdit gives a plan the
+// lowest version that can carry it — 3 with a placement, 2 without — so that a plan without a placement stays
+// readable by version-2 readers. Readers read every version from 1 to 3.
+inline constexpr int kPlanVersion = 3;                  // the newest read; the version of a plan with a placement
+inline constexpr int kPlanVersionWithoutPlacement = 2;  // what svdit writes for a plan without a placement
+inline constexpr int kOldestPlanVersion = 1;            // the oldest read
+
 // The model a plan was searched for. A plan applies only to a model with the same shape (check_plan_matches).
 struct PlanModel {
   std::string name;
@@ -45,12 +53,27 @@ struct ScheduleEntry {
   bool operator==(const ScheduleEntry&) const = default;
 };
 
+// placement[layer][head] = the rank that runs that head's self-attention when the model runs over several ranks
+// with head-parallel (Ulysses) attention (docs/RUNTIME.md "Sequence parallel"; data/head_placement.h).
+using HeadPlacement = std::vector<std::vector<int32_t>>;
+
+// A plan's head placement (version 3): chosen by `svdit search --ranks N` for exactly `ranks` ranks; a run over
+// another number of ranks does not use it (head_placement() in data/head_placement.h).
+struct PlanPlacement {
+  int32_t ranks = 0;
+  HeadPlacement layers;  // [model.layers][model.heads], every entry in [0, ranks)
+  bool operator==(const PlanPlacement&) const = default;
+};
+
 struct Plan {
-  int version = 2;  // kPlanVersion; 1 is still read (no model.family)
+  // The file's version: kPlanVersionWithoutPlacement (2) unless the plan has a placement, which needs
+  // kPlanVersion (3); 1 is still read (no model.family).
+  int version = kPlanVersionWithoutPlacement;
   PlanModel model;
   TokenLayout layout;
   std::vector<PlanPattern> patterns;
   std::vector<ScheduleEntry> schedule;  // sorted by step, disjoint; steps no entry covers run dense
+  std::optional<PlanPlacement> placement;  // version 3; absent: the runtime splits heads contiguously
   nlohmann::json provenance = nlohmann::json::object();  // free-form: objective, parameters, profile digest, …
 
   const PlanPattern* find_pattern(int32_t id) const;  // nullptr when absent
@@ -63,17 +86,14 @@ struct Plan {
   bool operator==(const Plan&) const = default;
 };
 
-inline constexpr const char* kPlanFormat = "svdit-plan";
-inline constexpr int kPlanVersion = 2;         // the version written
-inline constexpr int kOldestPlanVersion = 1;   // the oldest read
-
 // Parses and validates. Every problem is a FormatError naming `source`, the JSON field path (e.g.
 // "schedule[2].heads[3][1]") and what was expected versus found.
 Plan parse_plan(std::string_view json_text, const std::string& source = "<memory>");
 Plan read_plan(const std::filesystem::path& path);  // source = path
 
-// Pretty JSON with a fixed key order (format, version, model, layout, patterns, schedule, provenance), one
-// line per heads-table row. Validates first: a plan that readers would refuse is never written.
+// Pretty JSON with a fixed key order (format, version, model, layout, patterns, schedule, placement, provenance),
+// one line per heads-table row and per placement row. Validates first: a plan that readers would refuse is never
+// written.
 std::string serialize_plan(const Plan& plan);
 void write_plan(const Plan& plan, const std::filesystem::path& path);  // atomic (write_file_atomically)
 

@@ -15,6 +15,7 @@ inline constexpr int64_t kMaxHeads = 1024;
 inline constexpr int64_t kMaxHeadDim = 1024;
 inline constexpr int64_t kMaxBlocks = 8192;          // G = ⌈S/b⌉: a [G, G] map is at most 64 Mi elements
 inline constexpr int64_t kMaxSamplingSteps = 10000;  // denoising steps of one run
+inline constexpr int64_t kMaxRanks = 65536;          // processes of one sequence-parallel run (a plan's placement)
 
 // Throws FormatError(source, object, "<value> exceeds the bound <bound> (<why>)") when value > bound.
 void require_at_most(int64_t value, int64_t bound, const std::string& source, const std::string& object,

@@ -16,18 +16,18 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "svdit/data/head_placement.h"
 #include "svdit/runtime/attention_backend.h"
 #include "svdit/runtime/distributed.h"
 
 namespace svdit::runtime {
 
-// Sizes of `parts` contiguous ranges covering n items: the first n mod parts ranges get one more.
-std::vector<int64_t> even_split(int64_t n, int64_t parts);
-
-// placement[layer][head] = the rank that runs that head's self-attention.
-using HeadPlacement = std::vector<std::vector<int32_t>>;
-// The plain split: heads in order, even_split(heads, ranks) per rank, the same in every layer.
-HeadPlacement contiguous_head_placement(int64_t layers, int64_t heads, int ranks);
+// The split rules live in data/head_placement.h, shared with the search that writes a plan's placement:
+// even_split (token shards, the contiguous head split), contiguous_head_placement, and head_placement(plan, N),
+// which gives a run over N ranks the plan's placement when it was made for N ranks, the contiguous split otherwise.
+using data::contiguous_head_placement;
+using data::even_split;
+using data::HeadPlacement;  // placement[layer][head] = the rank that runs that head's self-attention
 
 class SequenceParallel final : public AttentionBackend {
  public:

@@ -70,6 +70,14 @@ class CostModel {
   }
   // The predicted time of one layer whose head h runs candidate choice[h] (choice.size() == heads()).
   double layer_time(std::span<const int32_t> choice) const;
+  // The same launch model for the share of such a layer that one rank runs under head-parallel attention
+  // (docs/RUNTIME.md "Sequence parallel"): the heads `heads` (model head indices, ascending, as the runtime hands
+  // them to the kernel). The runtime takes the layer's path from the whole layer — all dense: the dense path, all
+  // skip: zeros — and runs a subset of a sparse layer as one sparse launch of those heads (zeros when they are all
+  // skip), so: the dense and skip paths cost dense_layer() or skip_layer() × |heads| / H (measured for all H; they
+  // grow with the heads they run), a launch costs Σ head(c) + last(c of the last of `heads`) + the pre-pass when
+  // one of them is permuted. No heads cost 0; every head gives layer_time(choice).
+  double heads_time(std::span<const int32_t> choice, std::span<const int32_t> heads) const;
   // The layer with every head on the dense candidate.
   double dense_layer_time() const { return dense_layer_; }
 
@@ -80,6 +88,11 @@ class CostModel {
   std::vector<double> head_, last_;
   std::vector<char> permuted_, dense_, skip_;  // per candidate
   double permute_launch_ = 0.0, dense_layer_ = 0.0, skip_layer_ = 0.0;
+
+  void check_choice(std::span<const int32_t> choice, const char* caller) const;
+  // The sparse launch of the heads `heads` (all of them when `heads` is null) of a layer that is not all dense
+  // or all skip: one formula for layer_time and heads_time.
+  double launch_time(std::span<const int32_t> choice, const std::span<const int32_t>* heads) const;
 };
 
 }  // namespace svdit::search

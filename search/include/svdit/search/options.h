@@ -42,6 +42,9 @@ struct SearchOptions {
   int64_t warmup_steps = 0;         // sampler steps [0, k) run dense
   int64_t warmup_layers = 0;        // layers [0, m) run dense in every step
   int64_t buckets = 0;              // schedule tables; 0 = one per profiled step
+  // Ranks of a sequence-parallel run to place heads over (placement.h): the plan then carries a per-layer head
+  // placement balanced for them (plan version 3). Absent: no placement, the runtime splits heads contiguously.
+  std::optional<int64_t> ranks;
 
   double epsilon_value() const;  // the given one, or the objective's default
   double lambda_value() const;

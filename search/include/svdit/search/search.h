@@ -4,6 +4,7 @@
 // result by make_plan (plan_export.h); the readable summary, --explain and --csv by report.h.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "svdit/search/cost_model.h"
 #include "svdit/search/error_summary.h"
 #include "svdit/search/options.h"
+#include "svdit/search/placement.h"
 
 namespace svdit::search {
 
@@ -47,6 +49,9 @@ struct SearchResult {
   double multiplier = 0.0;              // μ of the chosen solution
   std::vector<FrontierPoint> frontier;  // Pareto frontier of the sweep: time descending, error ascending
 
+  // With options.ranks: the per-layer head placement over that many ranks (placement.h), from `choice`.
+  std::optional<RankPlacement> placement;
+
   std::vector<std::string> notes;  // said in the output and stored in the provenance (e.g. cost fallback)
 
   int32_t candidate(int64_t bucket, int64_t layer, int64_t head) const {
@@ -57,8 +62,8 @@ struct SearchResult {
 // Validates input and options (data::FormatError / OptionError), then searches.
 SearchResult run_search(const SearchInput& input, const SearchOptions& options);
 
-// Recomputes the result's per-layer times and the whole-generation figures from its choices (used by the
-// objectives after choosing, and by callers that edit choices, e.g. the analyzer).
+// Recomputes the result's per-layer times, the whole-generation figures and (with options.ranks) the head placement
+// from its choices (used by the objectives after choosing, and by callers that edit choices, e.g. the analyzer).
 void update_figures(const SearchInput& input, SearchResult& result);
 
 }  // namespace svdit::search
