@@ -13,6 +13,7 @@
 
 #include "svdit/data/error.h"
 #include "svdit/data/safetensors.h"
+#include "svdit/runtime/hunyuan_video_prompt.h"
 #include "svdit/runtime/hunyuan_video_sampling.h"
 
 namespace svdit::runtime {
@@ -417,15 +418,7 @@ data::TokenLayout HunyuanVideoModel::token_layout(const VideoGeometry& geometry,
   return hunyuan_video_token_layout(geometry, config_.text_len, block_size);
 }
 
-TextSpec HunyuanVideoModel::text_spec() const {
-  TextSpec spec;
-  spec.text_len = config_.text_len;
-  spec.text_dim = config_.text_embed_dim;
-  spec.pooled_dim = config_.pooled_projection_dim;
-  spec.mask = true;
-  spec.embedded_guidance = config_.guidance_embeds;
-  return spec;
-}
+TextSpec HunyuanVideoModel::text_spec() const { return hunyuan_video_text_spec(config_); }
 
 at::Tensor HunyuanVideoModel::forward(const at::Tensor& latents, const at::Tensor& timesteps, const TextInputs& text,
                                       const ForwardOptions& options) const {

@@ -31,12 +31,18 @@ at::Tensor read(const data::SafetensorsFile& file, const data::TensorInfo& info)
 
 }  // namespace
 
-HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const HunyuanVideoConfig& config) {
+TextSpec hunyuan_video_text_spec(const HunyuanVideoConfig& config) {
   TextSpec spec;
   spec.text_len = config.text_len;
   spec.text_dim = config.text_embed_dim;
   spec.pooled_dim = config.pooled_projection_dim;
-  return load_hunyuan_video_prompt(path, spec);
+  spec.mask = true;
+  spec.embedded_guidance = config.guidance_embeds;
+  return spec;
+}
+
+HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const HunyuanVideoConfig& config) {
+  return load_hunyuan_video_prompt(path, hunyuan_video_text_spec(config));
 }
 
 HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const TextSpec& config) {

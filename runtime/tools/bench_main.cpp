@@ -252,7 +252,9 @@ int run_e2e(const cli::ArgParser& args) {
   in.timestep = at::full({1}, 500, at::kLong);                                                // [1]
   in.context = rt::TextInputs((0.1 * at::randn({1, text.text_len, text.text_dim}, gen)).to(device));  // [1, L, text_dim]
   if (text.pooled_dim > 0) in.context.pooled = at::randn({1, text.pooled_dim}, gen).to(device);    // [1, pooled_dim]
-  if (text.embedded_guidance) in.context.guidance = rt::embedded_guidance_input(6.0);  // the value does not matter
+  if (text.embedded_guidance) {  // the family's default scale (the value does not change the time)
+    in.context.guidance = rt::embedded_guidance_input(rt::find_model_family(model.family())->default_guidance);
+  }
   rt::synchronize(device);
   std::printf("setup      %.1f s (random weights on the device)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());

@@ -28,6 +28,10 @@ struct HunyuanVideoPrompt {
 // Reads and checks the file: FormatError naming the file, the tensor and the expected versus found shape (or the
 // mask row that is not a prefix of ones, or a prompt with no valid token or more than text_len).
 HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const HunyuanVideoConfig& config);
+// The conditioning a HunyuanVideo config takes: text_len × text_embed_dim, the pooled vector, the mask, and the
+// embedded guidance when the config has it (HunyuanVideoModel::text_spec).
+TextSpec hunyuan_video_text_spec(const HunyuanVideoConfig& config);
+
 // The same for any family with a pooled vector, by its TextSpec (text_len, text_dim, pooled_dim).
 HunyuanVideoPrompt load_hunyuan_video_prompt(const std::filesystem::path& path, const TextSpec& text);
 
